@@ -1,0 +1,1 @@
+"""Benchmarks: one module per benchmark, each with ``run(*, quick: bool) -> dict``."""

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from cdp_site import demo
+
+
+class Command(BaseCommand):
+    help = "Create the demo users (one per role) and demo data; prints new passwords once."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--reset-passwords", action="store_true", help="give every demo user a new password"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        users = demo.demo_users_ensure(reset_passwords=options["reset_passwords"])
+        self.stdout.write("Demo users (username / password):")
+        for user in users:
+            shown = user.password or "(unchanged; run `manage.py seed_demo --reset-passwords`)"
+            self.stdout.write(f"  {user.role.value:9} {user.username:10} {shown}")

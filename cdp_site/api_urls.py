@@ -1,0 +1,10 @@
+"""Every app's API under /api/v1/."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("campaigns.api.urls")),
+    path("", include("realtime.api.urls")),
+    path("", include("segments.api.urls")),
+    path("merchant/", include("merchants.api.urls")),
+]

@@ -1,0 +1,118 @@
+"""Fixtures for the whole suite: real PostgreSQL and Redis, one Redis key prefix per test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGUMENTS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(autouse=True)
+def redis_key_prefix(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """Each test writes Redis keys under its own prefix; they are deleted afterwards."""
+    if not request.config.pluginmanager.has_plugin("django"):
+        yield None  # pure engine tests run without Django at all
+        return
+    from django.test import override_settings
+
+    prefix = f"cdp-test-{uuid.uuid4().hex[:12]}:"
+    with override_settings(CDP_KEY_PREFIX=prefix):
+        yield prefix
+    from realtime.streams import redis_client
+
+    client = redis_client()
+    doomed = list(client.scan_iter(match=prefix + "*", count=1000))
+    if doomed:
+        client.delete(*doomed)
+
+
+@pytest.fixture
+def make_user(db: None) -> Callable[..., Any]:
+    from django.contrib.auth import get_user_model
+
+    from cdp_site.demo import role_groups_ensure
+    from cdp_site.roles import Role
+    from merchants.models import Merchant, MerchantMembership
+
+    def create(role: str, *, username: str | None = None, merchant: Any = None) -> Any:
+        groups = role_groups_ensure()
+        user = get_user_model().objects.create_user(
+            username=username or f"{role}-{uuid.uuid4().hex[:6]}", password="correct horse 9"
+        )
+        user.groups.add(groups[Role(role)])
+        if role == Role.MERCHANT:
+            merchant = merchant or Merchant.objects.create(name=f"Shop {uuid.uuid4().hex[:6]}")
+            MerchantMembership.objects.create(user=user, merchant=merchant)
+        return user
+
+    return create
+
+
+@pytest.fixture
+def client_as(make_user: Callable[..., Any], client: Any) -> Callable[..., Any]:
+    """A Django test client logged in with a fresh user of the given role."""
+
+    def login(role: str, **kwargs: Any) -> Any:
+        user = make_user(role, **kwargs)
+        client.force_login(user)
+        client.user = user
+        return client
+
+    return login
+
+
+@pytest.fixture
+def api_as(make_user: Callable[..., Any]) -> Callable[..., Any]:
+    from rest_framework.test import APIClient
+
+    def login(role: str, **kwargs: Any) -> Any:
+        api = APIClient()
+        user = make_user(role, **kwargs)
+        api.force_authenticate(user)
+        api.user = user
+        return api
+
+    return login
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Real headless Chromium (Debian's), driven by Playwright."""
+    if not os.path.exists(CHROMIUM):
+        message = f"{CHROMIUM} is missing; `make test` installs it where it can (root, apt-get)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    # Playwright's sync API runs an event loop; Django's ORM in the same thread is still safe here.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGUMENTS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(locale="en-US")
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()
