@@ -35,6 +35,29 @@ class Campaign(models.Model):
     live_version = models.ForeignKey(
         "CampaignVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    revision = models.PositiveIntegerField(
+        default=1, help_text="Bumped on every draft save; stale editors get a conflict."
+    )
+    requires_approval = models.BooleanField(
+        default=False, help_text="Publishing needs a second person's approval of this revision."
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_revision = models.PositiveIntegerField(null=True, blank=True)
+    template = models.ForeignKey(
+        "CampaignTemplate",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="campaigns",
+    )
+    locked_paths = models.JSONField(
+        default=list, blank=True, help_text="Spec paths only an admin may change (from a template)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -69,6 +92,109 @@ class CampaignVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign} v{self.number}"
+
+
+class AuditAction(models.TextChoices):
+    CREATED = "created", "Created"
+    EDITED = "edited", "Edited the draft"
+    SUBMITTED = "submitted", "Submitted for approval"
+    APPROVED = "approved", "Approved"
+    PUBLISHED = "published", "Published"
+    PAUSED = "paused", "Paused"
+    RESUMED = "resumed", "Resumed"
+    ARCHIVED = "archived", "Archived"
+    ROLLED_BACK = "rolled_back", "Rolled back"
+    SAVED_AS_TEMPLATE = "saved_as_template", "Saved as a template"
+
+
+class CampaignAuditEntry(models.Model):
+    """Who changed what and when; written by the services, never edited.
+
+    ``changes`` holds sentences ("Condition 2: the value changed from 3 to 4"); consecutive draft
+    edits by one person within a few minutes are folded into one entry.
+    """
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="audit_entries")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=30, choices=AuditAction.choices)
+    comment = models.TextField(blank=True)
+    changes = models.JSONField(default=list, blank=True)
+    version = models.PositiveIntegerField(null=True, blank=True)
+    revision = models.PositiveIntegerField(null=True, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["campaign", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} {self.action} by {self.user_id} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class CampaignTemplate(models.Model):
+    """A campaign to start from; ``locked_paths`` are spec paths business users cannot change."""
+
+    slug = models.SlugField(max_length=80, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    scenario = models.PositiveSmallIntegerField(null=True, blank=True)
+    spec = models.JSONField()
+    locked_paths = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["scenario", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EstimateStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class AudienceEstimate(models.Model):
+    """One "estimate audience" run: a draft spec replayed over archived events."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="estimates")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    spec = models.JSONField()
+    days = models.PositiveSmallIntegerField()
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    status = models.CharField(
+        max_length=10, choices=EstimateStatus.choices, default=EstimateStatus.QUEUED
+    )
+    events_total = models.PositiveBigIntegerField(default=0)
+    events_done = models.PositiveBigIntegerField(default=0)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"estimate {self.pk} of {self.campaign_id} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        if self.status == EstimateStatus.DONE:
+            return 100
+        if not self.events_total:
+            return 0
+        return min(99, int(100 * self.events_done / self.events_total))
 
 
 class DecisionOutcome(models.TextChoices):
