@@ -253,3 +253,206 @@ class Conversion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.decision_id} ← {self.event_id}"
+
+
+# --- offers, coupons and delivery (issue 6) -----------------------------------------------
+
+
+class Offer(models.Model):
+    """What a customer receives: per-channel message templates and an optional coupon.
+
+    Templates use the sandboxed placeholders of ``campaigns.offers.rendering`` only; they are
+    validated on save by the offer services, never rendered by Django's template engine.
+    """
+
+    slug = models.SlugField(max_length=80, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    merchant = models.ForeignKey(
+        "merchants.Merchant",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="offers",
+    )
+    push_title = models.CharField(max_length=200, blank=True)
+    push_body = models.TextField(blank=True)
+    sms_body = models.TextField(blank=True)
+    email_subject = models.CharField(max_length=300, blank=True)
+    email_body = models.TextField(blank=True)
+    webhook_payload = models.JSONField(
+        default=dict, blank=True, help_text="A JSON object; placeholders allowed in strings."
+    )
+    link_url = models.URLField(
+        blank=True, help_text="Where {{ link }} leads, through the platform's click tracking."
+    )
+    coupon_value = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    coupon_currency = models.CharField(max_length=3, blank=True, default="KRW")
+    is_percent = models.BooleanField(
+        default=False, help_text="The coupon value is a percentage off, not an amount."
+    )
+    per_customer_limit = models.PositiveIntegerField(
+        default=1, help_text="At most this many sends per customer, across every campaign."
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CouponPool(models.Model):
+    """The single-use codes of one offer: generated from a pattern or uploaded."""
+
+    offer = models.OneToOneField(Offer, on_delete=models.CASCADE, related_name="pool")
+    pattern = models.CharField(
+        max_length=60, blank=True, help_text="e.g. SAVE-#### (# digit, ? letter, * either)."
+    )
+    expires_at = models.DateTimeField(null=True, blank=True)
+    low_water_mark = models.PositiveIntegerField(default=100)
+    exhausted_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when an issue found no code left; cleared on refill."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"pool of {self.offer}"
+
+
+class CouponStatus(models.TextChoices):
+    AVAILABLE = "available", "Available"
+    ISSUED = "issued", "Issued"
+    REDEEMED = "redeemed", "Redeemed"
+
+
+class Coupon(models.Model):
+    pool = models.ForeignKey(CouponPool, on_delete=models.CASCADE, related_name="coupons")
+    code = models.CharField(max_length=64)
+    status = models.CharField(
+        max_length=12, choices=CouponStatus.choices, default=CouponStatus.AVAILABLE
+    )
+    issued_to = models.CharField(max_length=128, blank=True)
+    decision = models.ForeignKey(
+        Decision, null=True, blank=True, on_delete=models.SET_NULL, related_name="coupons"
+    )
+    issued_at = models.DateTimeField(null=True, blank=True)
+    redeemed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["pool", "code"], name="coupon_code_unique_in_pool")
+        ]
+        indexes = [
+            models.Index(fields=["pool", "status"]),
+            models.Index(fields=["issued_to"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class DeliveryKind(models.TextChoices):
+    OFFER = "offer", "Offer"
+    STAFF = "staff", "Staff task"
+    NONE = "none", "Nothing to send"
+
+
+class DeliveryStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+    SUPPRESSED = "suppressed", "Suppressed"
+    HELD_OUT = "held_out", "Held out"
+    DEAD = "dead", "Dead letter"
+    DISCARDED = "discarded", "Discarded"
+
+
+class Delivery(models.Model):
+    """The delivery status of one action of one decision; every decision gets at least one.
+
+    Status changes are check-and-set updates (``UPDATE ... WHERE status = <expected>``), so a
+    duplicated or retried task finds the row already claimed and sends nothing twice.
+    """
+
+    decision = models.ForeignKey(Decision, on_delete=models.CASCADE, related_name="deliveries")
+    action_index = models.PositiveSmallIntegerField(default=0)
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="deliveries")
+    customer_id = models.CharField(max_length=128)
+    kind = models.CharField(max_length=10, choices=DeliveryKind.choices)
+    offer = models.ForeignKey(
+        Offer, null=True, blank=True, on_delete=models.PROTECT, related_name="deliveries"
+    )
+    team = models.CharField(max_length=60, blank=True)
+    channels = models.JSONField(default=list, help_text="Channels in order of preference.")
+    channel = models.CharField(max_length=20, blank=True, help_text="The channel last tried.")
+    status = models.CharField(max_length=12, choices=DeliveryStatus.choices)
+    reason = models.CharField(max_length=60, blank=True, help_text="Why it was suppressed.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    channel_failures = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    coupon = models.OneToOneField(
+        Coupon, null=True, blank=True, on_delete=models.SET_NULL, related_name="delivery"
+    )
+    provider_message_id = models.CharField(max_length=200, blank=True)
+    link_token = models.CharField(max_length=32, unique=True, null=True, blank=True)
+    queued_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    clicked_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-queued_at"]
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["decision", "action_index"], name="delivery_once_per_decision_action"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["status", "updated_at"]),
+            models.Index(fields=["customer_id", "queued_at"]),
+            models.Index(fields=["offer", "customer_id"]),
+            models.Index(fields=["campaign", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.decision_id}#{self.action_index}: {self.status}"
+
+
+class StaffTaskKind(models.TextChoices):
+    TASK = "task", "Task"
+    POPUP = "popup", "Pop-up"
+
+
+class StaffTask(models.Model):
+    """A task or pop-up on a team's staff console; kept here so a reconnecting panel resyncs."""
+
+    delivery = models.OneToOneField(
+        Delivery, null=True, blank=True, on_delete=models.CASCADE, related_name="staff_task"
+    )
+    team = models.CharField(max_length=60)
+    kind = models.CharField(max_length=10, choices=StaffTaskKind.choices, default="task")
+    customer_id = models.CharField(max_length=128, blank=True)
+    message = models.TextField()
+    is_done = models.BooleanField(default=False)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["team", "is_done", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.team}: {self.message[:40]}"
