@@ -30,7 +30,8 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{platform.node()} · {os.cpu_count()} cores · {cpu} · Python {platform.python_version()}"
+    python = platform.python_version()
+    return f"{platform.node()} · {os.cpu_count()} cores · {cpu} · Python {python}"
 
 
 def meets_goal(value: float, goal: str) -> bool | None:

@@ -29,6 +29,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 def servers() -> Iterator[dict[str, str]]:
     """Yields the environment that points every process at PostgreSQL and Redis."""
     environment = dict(os.environ)
+    # Procfile lines say `python`: make that the virtualenv's interpreter.
+    environment["PATH"] = f"{Path(PYTHON).parent}{os.pathsep}{environment.get('PATH', '')}"
     started_postgres = started_redis = None
     try:
         if not environment.get("DATABASE_URL"):
