@@ -4,6 +4,8 @@ Key layout (every key starts with ``settings.CDP_KEY_PREFIX``, ``cdp:`` by defau
 
     cdp:events:{p}        stream of accepted events of partition p (field ``e``: JSON event)
     cdp:engine:heartbeats hash worker id -> last heartbeat (epoch seconds)
+    cdp:profile:{customer_id} JSON object of the customer's traits (mirror of segments.Customer)
+    cdp:dedupe:{event_id} marker of an accepted event id (24 h and more)
 
 An event on the stream is the JSON object
 ``{"event_id", "type", "customer_id", "ts" (epoch seconds, float), "attributes"}``.
@@ -11,10 +13,15 @@ An event on the stream is the JSON object
 
 from __future__ import annotations
 
+import asyncio
+import time
+import weakref
 import zlib
 from functools import lru_cache
 
+import orjson
 import redis
+import redis.asyncio
 from django.conf import settings
 
 
@@ -39,3 +46,67 @@ def partition_of(customer_id: str, partitions: int | None = None) -> int:
 
 def event_stream_key(partition: int) -> str:
     return key("events", partition)
+
+
+def encode_event(event: dict[str, object]) -> bytes:
+    """The stream entry's ``e`` field: ``{"event_id","type","customer_id","ts","attributes"}``."""
+    return orjson.dumps(event)
+
+
+def decode_event(payload: bytes | str) -> dict[str, object]:
+    return orjson.loads(payload)
+
+
+def profile_key(customer_id: str) -> str:
+    """String key holding the JSON object of one customer's traits (the profile mirror)."""
+    return key("profile", customer_id)
+
+
+def stream_trim_safe(client: redis.Redis, stream: str, *, keep_seconds: float) -> int:
+    """Trims ``stream`` below what every consumer group has acknowledged, and no younger than
+    ``keep_seconds``. Returns the number of entries removed.
+
+    ``XTRIM MAXLEN`` would silently drop entries still pending or never delivered to a group
+    (shared/RELIABILITY.md); here the bound is the smallest of, over every group, its oldest
+    pending entry or (if none pending) its last delivered id, so nothing a group still needs
+    goes. A stream without groups is never trimmed: a consumer may not have joined yet.
+    """
+    try:
+        groups = client.xinfo_groups(stream)
+    except redis.ResponseError:
+        return 0  # no such stream
+    if not groups:
+        return 0
+    bound = _stream_id_tuple(f"{int((time.time() - keep_seconds) * 1000)}-0")
+    for group in groups:
+        name = group["name"]
+        last_delivered = _stream_id_tuple(group["last-delivered-id"])
+        bound = min(bound, last_delivered)
+        if group.get("pending"):
+            summary = client.xpending(stream, name)
+            if summary and summary.get("min"):
+                bound = min(bound, _stream_id_tuple(summary["min"]))
+    if bound <= (0, 0):
+        return 0
+    return int(client.xtrim(stream, minid=f"{bound[0]}-{bound[1]}", approximate=False))
+
+
+def _stream_id_tuple(stream_id: bytes | str) -> tuple[int, int]:
+    text = stream_id.decode() if isinstance(stream_id, bytes) else stream_id
+    milliseconds, _, sequence = text.partition("-")
+    return int(milliseconds), int(sequence or 0)
+
+
+_async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.asyncio.Redis] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def async_redis_client() -> redis.asyncio.Redis:
+    """An asyncio client for the running event loop (asyncio connections cannot cross loops)."""
+    loop = asyncio.get_running_loop()
+    client = _async_clients.get(loop)
+    if client is None:
+        client = redis.asyncio.Redis.from_url(settings.REDIS_URL, health_check_interval=30)
+        _async_clients[loop] = client
+    return client

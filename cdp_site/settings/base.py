@@ -180,3 +180,12 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("CDP_LOG_LEVEL", "INFO")},
     "loggers": {"django.request": {"level": "ERROR"}},
 }
+
+# Event collection (realtime.ingest). Dedupe window for event ids: at least 24 h.
+CDP_DEDUPE_SECONDS = int(os.environ.get("CDP_DEDUPE_SECONDS", str(25 * 3600)))
+# A revoked source key stops working within this many seconds in every web process.
+CDP_SOURCE_CACHE_SECONDS = float(os.environ.get("CDP_SOURCE_CACHE_SECONDS", "5"))
+# Archive partitions (one per day) older than this are dropped by `manage.py run_archiver`.
+CDP_ARCHIVE_RETENTION_DAYS = int(os.environ.get("CDP_ARCHIVE_RETENTION_DAYS", "90"))
+# Stream entries stay at least this long (and until every consumer group acknowledged them).
+CDP_STREAM_KEEP_SECONDS = int(os.environ.get("CDP_STREAM_KEEP_SECONDS", "3600"))
