@@ -1,0 +1,49 @@
+"""The live driver: the engine core (``realtime.engine``) run on the Redis event streams.
+
+``manage.py run_engine`` starts one :class:`~realtime.live.worker.Worker`. Several workers, on one
+or more machines, share the ``settings.CDP_PARTITIONS`` partitions of the event stream:
+
+Ownership (``leases.py``)
+    A partition is owned through a lease in Redis (``engine:lease:{p}`` = ``worker|epoch``, a TTL
+    of a few seconds, renewed every ``RENEW_S``). Every acquisition increments the partition's
+    epoch (``engine:epoch:{p}``), the fencing token. Reads *and* commits are Lua scripts that first
+    compare the lease with the caller's token, so a worker that was paused past its lease can
+    neither take entries from the stream nor write over the new owner's checkpoint. Workers aim at
+    a fair share (ceil(P / live workers)) and give up surplus partitions at a batch boundary; a
+    dead worker's leases expire and the others take its partitions over within ``LEASE_TTL_S``.
+
+Reading (``scripts.READ``)
+    ``XREADGROUP`` in the consumer group ``engine``, one consumer per *partition*
+    (``partition-{p}``), so the group's pending list of a partition is exactly what its last owner
+    read and did not commit. A new owner first re-reads that pending list (id ``0``), skipping what
+    its checkpoint already covers, then new entries (``>``). When idle a worker blocks in plain
+    ``XREAD`` (which consumes nothing) until an entry arrives or a timer is due.
+
+Checkpoint (``scripts.COMMIT``), once per batch and partition, after the batch's decisions are
+    committed in PostgreSQL (``store.py``, ``INSERT ... ON CONFLICT DO NOTHING`` from a ``COPY``):
+    one Lua script that checks the lease epoch, then writes the changed customers' state
+    (``engine:state:{p}`` hash), the stream offset (``engine:offset:{p}``), XACKs the batch,
+    appends the batch's decisions to the ``decisions`` stream, dead letters to ``events:dead``,
+    emitted (derived) events to ``events:derived`` and adds to the live counters. Because all of it
+    is one atomic step that only the lease holder can take, the decisions stream and the counters
+    see every decision exactly once even though the batch itself may be evaluated twice (a crash
+    between PostgreSQL and the checkpoint): PostgreSQL dedupes by the deterministic decision id.
+
+Derived events: an event emitted by a rule was already evaluated in the same pass by the core
+    (forward chaining). It is *not* appended to the customer's partition stream (it would be
+    evaluated a second time); it goes to ``events:derived`` (field ``e``, the usual event JSON
+    plus ``"derived": true``) for the archive to store next to the events that caused it.
+
+Timers (absence/unless, delay, quiet-hours deferral) live in the customers' keyed state, so they
+    are checkpointed with it; the worker asks the core for due timers on every loop turn (at
+    least every ``TICK_S``), so they fire within a second of falling due, after a takeover too.
+
+Hot reload (``reload.py``): campaign services call :func:`reload.campaigns_changed_notify` on
+    commit; it bumps ``campaigns:version`` and publishes on ``campaigns:changed``. Workers poll the
+    counter every 200 ms (and wake on the message), reload the published versions from PostgreSQL
+    and swap the plan; the state of campaigns whose version did not change is kept.
+
+Poison events: when a batch fails to evaluate, its customers' state is restored from the
+    checkpoint and the batch is evaluated one event at a time; an event that fails ``MAX_TRIES``
+    times goes to ``events:dead`` with its error and the partition moves on.
+"""

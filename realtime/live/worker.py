@@ -1,0 +1,584 @@
+"""The engine worker: leases, fenced reads, evaluation, PostgreSQL, checkpoint. See the package
+docstring for the design; this module is the loop that joins the pieces."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import socket
+import threading
+import time
+import traceback
+import uuid
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import orjson
+import redis
+from django.conf import settings
+from django.db import DatabaseError, connection
+
+from realtime import streams
+from realtime.engine.model import BatchResult, Decision, Event
+from realtime.engine.plan import Plan
+from realtime.live import keys, reload, scripts, store
+from realtime.live.core import PartitionEngine, engine_build, plan_build
+from realtime.live.leases import LEASE_TTL_S, RENEW_S, Lease, Leases
+from realtime.live.readers import profile_facts_write
+
+logger = logging.getLogger(__name__)
+
+BATCH = 1000
+TICK_S = 0.1  # longest sleep when idle: timers fire within this of falling due
+MAX_TRIES = 3  # evaluations of a poison event before it goes to the dead-letter stream
+METRICS_S = 1.0
+HEARTBEAT_FRESH_S = 2 * LEASE_TTL_S
+
+
+@dataclass
+class PartitionRun:
+    """What a worker keeps for one partition it owns."""
+
+    lease: Lease
+    engine: PartitionEngine
+    offset: str  # last checkpointed stream id ("0-0" when none)
+    read_id: str = "0"  # "0..." while re-reading the pending list, then ">"
+    last_id: str = "0-0"  # newest id read, for the idle XREAD
+    events: int = 0
+    decisions: int = 0
+    dead: int = 0
+    rate_window: deque[tuple[float, int, int]] = field(default_factory=lambda: deque(maxlen=12))
+
+
+@dataclass
+class BatchWork:
+    """One partition's share of a loop turn, between evaluation and checkpoint."""
+
+    partition: int
+    result: BatchResult = field(default_factory=BatchResult)
+    acks: list[str] = field(default_factory=list)
+    offset: str = ""
+    dead: list[tuple[str, bytes, str, int]] = field(default_factory=list)
+    state_customers: set[str] = field(default_factory=set)
+
+
+def _id_tuple(stream_id: str) -> tuple[int, int]:
+    milliseconds, _, sequence = stream_id.partition("-")
+    return int(milliseconds), int(sequence or 0)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class Worker:
+    def __init__(
+        self,
+        *,
+        worker_id: str | None = None,
+        partitions: int | None = None,
+        batch: int = BATCH,
+        max_partitions: int | None = None,
+        on_commit: Callable[[int, BatchWork], None] | None = None,
+        engine_factory: Callable[[Plan | None], PartitionEngine] = engine_build,
+    ) -> None:
+        self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:4]}"
+        self.partitions = partitions or settings.CDP_PARTITIONS
+        self.batch = batch
+        self.max_partitions = max_partitions
+        self.on_commit = on_commit  # test hook: called after each partition's checkpoint
+        self.engine_factory = engine_factory
+        self.client = streams.redis_client()
+        # Blocking XREAD gets its own connection so it never holds one the loop needs.
+        self.blocking = redis.Redis.from_url(settings.REDIS_URL)
+        self.leases = Leases(self.client, self.worker_id)
+        self.runs: dict[int, PartitionRun] = {}
+        self.stopping = threading.Event()
+        self._read = self.client.register_script(scripts.READ)
+        self._commit = self.client.register_script(scripts.COMMIT)
+        self.plan: Plan | None = None
+        self.plan_version = -1
+        self.plan_errors: list[str] = []
+        self._next_lease_tick = 0.0
+        self._next_reload_poll = 0.0
+        self._next_metrics = 0.0
+        self._counter_deltas: Counter[tuple[int, str]] = Counter()
+        self.started = time.time()
+        self.totals = Counter()
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def run(self, *, until: Callable[[], bool] | None = None) -> None:
+        """Runs until :meth:`stop` (SIGTERM) or ``until()`` is true; then checkpoints and
+        releases its leases (every batch is checkpointed before the next is read, so a stop
+        between turns loses nothing)."""
+        logger.info("engine worker %s starting on %d partitions", self.worker_id, self.partitions)
+        self._reload(force=True)
+        try:
+            while not self.stopping.is_set() and not (until and until()):
+                try:
+                    self.turn()
+                except (redis.ConnectionError, redis.TimeoutError) as error:
+                    logger.warning("Redis unavailable (%s); reconnecting", error)
+                    self._drop_all()
+                    time.sleep(0.5)
+                except DatabaseError as error:
+                    logger.warning("PostgreSQL unavailable (%s); retrying", error)
+                    connection.close()
+                    self._drop_all()
+                    time.sleep(0.5)
+        finally:
+            self.shutdown()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def shutdown(self) -> None:
+        try:
+            self.leases.release()
+            self.client.hdel(keys.heartbeats(), self.worker_id)
+            self.client.hdel(keys.workers(), self.worker_id)
+        except redis.RedisError:
+            logger.warning("could not release leases on shutdown; they expire by themselves")
+        self.runs.clear()
+        connection.close()  # this thread's connection; the next use reconnects
+        logger.info("engine worker %s stopped", self.worker_id)
+
+    def _drop_all(self) -> None:
+        """Forget in-memory state (it may be ahead of the checkpoint); partitions are restored
+        from their checkpoints when their leases are (re)acquired."""
+        self.runs.clear()
+        self.leases.held.clear()
+        self._next_lease_tick = 0.0
+
+    # --- one turn -----------------------------------------------------------------------------
+
+    def turn(self) -> None:
+        now = time.time()
+        if now >= self._next_lease_tick:
+            self._leases_tick(now)
+            self._next_lease_tick = now + RENEW_S
+        if now >= self._next_reload_poll:
+            self._reload()
+            self._next_reload_poll = now + reload.POLL_S
+        works = self._read_and_evaluate()
+        now = time.time()
+        for partition, run in self.runs.items():
+            due = run.engine.next_due()
+            if due is not None and due <= now:
+                work = works.setdefault(partition, BatchWork(partition))
+                try:
+                    fired = run.engine.fire_due(now)
+                except Exception:
+                    logger.exception("timers of partition %d failed to fire", partition)
+                    continue
+                work.result = work.result.merged(fired)
+        if works:
+            self._commit_works(works)
+        else:
+            self._wait()
+        if time.time() >= self._next_metrics:
+            self._metrics_publish()
+            self._next_metrics = time.time() + METRICS_S
+
+    def _read_and_evaluate(self) -> dict[int, BatchWork]:
+        if not self.runs:
+            return {}
+        partitions = sorted(self.runs)
+        keys_: list[str] = []
+        args: list[object] = [keys.GROUP, self.batch]
+        for partition in partitions:
+            run = self.runs[partition]
+            keys_ += [keys.lease(partition), streams.event_stream_key(partition)]
+            args += [run.lease.token, keys.consumer(partition), run.read_id]
+        replies = self._read(keys=keys_, args=args)
+        works: dict[int, BatchWork] = {}
+        for partition, reply in zip(partitions, replies, strict=True):
+            if reply == 0:
+                logger.warning("lease of partition %d lost; dropping it", partition)
+                self._partition_drop(partition)
+                continue
+            run = self.runs[partition]
+            if run.read_id != ">":
+                if not reply:
+                    run.read_id = ">"  # pending list done: new entries from now on
+                    continue
+                run.read_id = _text(reply[-1][0])
+            if reply:
+                works[partition] = self._evaluate(partition, run, reply)
+        return works
+
+    def _evaluate(self, partition: int, run: PartitionRun, entries: list) -> BatchWork:
+        work = BatchWork(partition)
+        checkpointed = _id_tuple(run.offset)
+        events: list[Event] = []
+        raws: list[tuple[str, bytes]] = []
+        for raw_id, raw_fields in entries:
+            entry_id = _text(raw_id)
+            work.acks.append(entry_id)
+            work.offset = entry_id
+            run.last_id = entry_id
+            if _id_tuple(entry_id) <= checkpointed:
+                continue  # committed by an earlier owner; only its XACK was missing
+            fields = dict(zip(raw_fields[::2], raw_fields[1::2], strict=True))
+            payload = fields.get(b"e", b"")
+            try:
+                event = Event.from_dict(orjson.loads(payload))
+            except Exception as error:
+                work.dead.append((entry_id, payload, f"unreadable event: {error}", 1))
+                continue
+            events.append(event)
+            raws.append((entry_id, payload))
+        if not events:
+            return work
+        now = time.time()
+        try:
+            work.result = run.engine.process(events, now)
+        except Exception:
+            logger.warning("batch of partition %d failed; isolating the poison event", partition)
+            self._evaluate_one_by_one(partition, run, events, raws, work, now)
+        run.events += len(events)
+        return work
+
+    def _evaluate_one_by_one(
+        self,
+        partition: int,
+        run: PartitionRun,
+        events: list[Event],
+        raws: list[tuple[str, bytes]],
+        work: BatchWork,
+        now: float,
+    ) -> None:
+        customers = sorted({event.customer_id for event in events})
+        # The failed batch may have changed these customers' state half-way: back to the
+        # checkpoint, which is exactly the state before this batch.
+        blobs = self.client.hmget(keys.state(partition), customers)
+        run.engine.restore(dict(zip(customers, blobs, strict=True)))
+        work.state_customers.update(customers)
+        result = BatchResult()
+        for event, (entry_id, payload) in zip(events, raws, strict=True):
+            for tries in range(1, MAX_TRIES + 1):
+                before = run.engine.snapshot([event.customer_id])
+                try:
+                    result = result.merged(run.engine.process([event], now))
+                    break
+                except Exception as error:
+                    run.engine.restore(before)
+                    if tries == MAX_TRIES:
+                        message = "".join(traceback.format_exception_only(error)).strip()
+                        work.dead.append((entry_id, payload, message[:2000], tries))
+                        logger.error(
+                            "event %s of partition %d moved to the dead letters: %s",
+                            event.event_id,
+                            partition,
+                            message,
+                        )
+        work.result = result
+
+    # --- commit -------------------------------------------------------------------------------
+
+    def _commit_works(self, works: dict[int, BatchWork]) -> None:
+        decisions = [d for work in works.values() for d in work.result.decisions]
+        conversions = [c for work in works.values() for c in work.result.conversions]
+        store.decisions_write(decisions=decisions, conversions=conversions)
+        updates: dict[str, dict[str, object]] = {}
+        for work in works.values():
+            for update in work.result.profile_updates:
+                updates.setdefault(update.customer_id, {}).update(update.facts)
+        profile_facts_write(updates)
+        pipe = self.client.pipeline(transaction=False)
+        order: list[int] = []
+        for partition, work in works.items():
+            run = self.runs.get(partition)
+            if run is None:
+                continue
+            self._commit_script(pipe, run, work)
+            order.append(partition)
+        results = pipe.execute()
+        for partition, ok in zip(order, results, strict=True):
+            work = works[partition]
+            if not int(ok):
+                logger.warning("checkpoint of partition %d fenced off; dropping it", partition)
+                self._partition_drop(partition)
+                continue
+            run = self.runs[partition]
+            if work.offset:
+                run.offset = work.offset
+            run.decisions += len(work.result.decisions)
+            run.dead += len(work.dead)
+            for decision in work.result.decisions:
+                self._counter_deltas[(decision.campaign_id, decision.outcome)] += 1
+            if self.on_commit is not None:
+                self.on_commit(partition, work)
+        self.totals["decisions"] += len(decisions)
+
+    def _commit_script(
+        self, pipe: redis.client.Pipeline, run: PartitionRun, work: BatchWork
+    ) -> None:
+        partition = work.partition
+        customers = set(work.result.dirty_customers) | work.state_customers
+        snapshot = run.engine.snapshot(sorted(customers)) if customers else {}
+        sets = [(c, blob) for c, blob in snapshot.items() if blob is not None]
+        deletes = [c for c, blob in snapshot.items() if blob is None]
+        counter_keys: list[str] = []
+        counter_index: dict[str, int] = {}
+        counter_items: list[tuple[int, str, int, int]] = []
+
+        def count(key: str, field_: str, amount: int, ttl: int) -> None:
+            index = counter_index.get(key)
+            if index is None:
+                index = counter_index[key] = len(counter_keys) + 1
+                counter_keys.append(key)
+            counter_items.append((index, field_, amount, ttl))
+
+        tallies: Counter[tuple[str, str, int | None]] = Counter()
+        for decision in work.result.decisions:
+            minute = int(decision.occurred_at // 60)
+            fields = ["triggered", decision.outcome]
+            if decision.outcome == "suppressed":
+                fields.append(f"suppressed:{decision.suppression_reason or 'other'}")
+            for field_ in fields:
+                tallies[(str(decision.campaign_id), field_, None)] += 1
+                tallies[(str(decision.campaign_id), field_, minute)] += 1
+        for (campaign, field_, minute), amount in sorted(
+            tallies.items(), key=lambda item: (item[0][0], item[0][1], item[0][2] or 0)
+        ):
+            if minute is None:
+                count(keys.counters(int(campaign)), field_, amount, 0)
+            else:
+                count(
+                    keys.counters(int(campaign), minute), field_, amount, keys.COUNTER_MINUTE_TTL_S
+                )
+
+        args: list[object] = [run.lease.token, work.offset, keys.GROUP, len(sets)]
+        for customer, blob in sets:
+            args += [customer, blob]
+        args.append(len(deletes))
+        args += deletes
+        args.append(len(work.acks))
+        args += work.acks
+        args.append(len(work.result.decisions))
+        for decision in work.result.decisions:
+            args += [
+                decision.decision_id,
+                decision.campaign_id,
+                decision.outcome,
+                decision.customer_id,
+            ]
+        args.append(len(work.dead))
+        for entry_id, payload, error, tries in work.dead:
+            args += [entry_id, payload, error, tries]
+        args.append(len(work.result.emitted_events))
+        for event in work.result.emitted_events:
+            args.append(orjson.dumps({**event.to_dict(), "derived": True}, default=str))
+        args.append(len(counter_items))
+        for item in counter_items:
+            args += list(item)
+        self._commit(
+            keys=[
+                keys.lease(partition),
+                keys.offset(partition),
+                keys.state(partition),
+                streams.event_stream_key(partition),
+                keys.decisions(),
+                keys.dead_letters(),
+                keys.derived_events(),
+                *counter_keys,
+            ],
+            args=args,
+            client=pipe,
+        )
+
+    # --- waiting ------------------------------------------------------------------------------
+
+    def _wait(self) -> None:
+        now = time.time()
+        timeout = TICK_S
+        for run in self.runs.values():
+            due = run.engine.next_due()
+            if due is not None:
+                timeout = min(timeout, max(0.0, due - now))
+        timeout = min(timeout, max(0.0, self._next_lease_tick - now))
+        if not self.runs:
+            self.stopping.wait(timeout or 0.01)
+            return
+        if timeout <= 0.001:
+            return
+        # Plain XREAD consumes nothing: it only wakes us when an entry newer than what we read
+        # arrives. A partition still re-reading its pending list never sleeps here.
+        if any(run.read_id != ">" for run in self.runs.values()):
+            return
+        streams_ = {
+            streams.event_stream_key(p): run.last_id for p, run in sorted(self.runs.items())
+        }
+        self.blocking.xread(streams_, count=1, block=max(1, int(timeout * 1000)))
+
+    # --- leases -------------------------------------------------------------------------------
+
+    def _leases_tick(self, now: float) -> None:
+        for partition in self.leases.renew():
+            logger.warning("lease of partition %d expired; dropping it", partition)
+            self._partition_drop(partition)
+        self.client.hset(keys.heartbeats(), self.worker_id, f"{now:.3f}")
+        beats = self.client.hgetall(keys.heartbeats())
+        alive = sum(1 for beat in beats.values() if now - float(beat) < HEARTBEAT_FRESH_S)
+        share = math.ceil(self.partitions / max(1, alive))
+        if self.max_partitions is not None:
+            share = min(share, self.max_partitions)
+        owned = sorted(self.runs)
+        if len(owned) > share:
+            surplus = owned[share:]
+            logger.info("giving up partitions %s to other workers", surplus)
+            self.leases.release(surplus)
+            for partition in surplus:
+                self.runs.pop(partition, None)
+            return
+        if len(owned) >= share:
+            return
+        owners = self.leases.owners(self.partitions)
+        # Start at a worker-specific point so workers starting together do not all grab 0..n.
+        start = (
+            uuid.UUID(int=uuid.uuid5(uuid.NAMESPACE_OID, self.worker_id).int).int % self.partitions
+        )
+        candidates = [(start + i) % self.partitions for i in range(self.partitions)]
+        for partition in candidates:
+            if len(self.runs) >= share:
+                break
+            if partition in self.runs:
+                continue
+            if partition in owners and owners[partition] != self.worker_id:
+                continue
+            lease = self.leases.acquire(partition)
+            if lease is not None:
+                self._partition_start(partition, lease)
+
+    def _partition_start(self, partition: int, lease: Lease) -> None:
+        """Restore the partition from its checkpoint: state of every customer, stream offset;
+        the pending list (what the last owner read and did not commit) is read first."""
+        offset = self.client.get(keys.offset(partition))
+        engine = self.engine_factory(self.plan)
+        blobs: dict[str, bytes] = {}
+        for customer, blob in self.client.hscan_iter(keys.state(partition), count=2000):
+            blobs[_text(customer)] = blob
+        engine.restore(blobs)
+        offset_text = _text(offset) if offset else "0-0"
+        self.runs[partition] = PartitionRun(
+            lease=lease, engine=engine, offset=offset_text, read_id="0", last_id=offset_text
+        )
+        logger.info(
+            "partition %d taken (epoch %d, %d customers, offset %s)",
+            partition,
+            lease.epoch,
+            len(blobs),
+            offset_text,
+        )
+
+    def _partition_drop(self, partition: int) -> None:
+        self.runs.pop(partition, None)
+        self.leases.held.pop(partition, None)
+
+    # --- hot reload ---------------------------------------------------------------------------
+
+    def _reload(self, *, force: bool = False) -> None:
+        version = reload.campaigns_version_get()
+        if version == self.plan_version and not force:
+            return
+        sources = reload.live_sources_load()
+        plan, errors = plan_build(sources)
+        self.plan = plan
+        self.plan_errors = errors
+        self.plan_version = version
+        for run in self.runs.values():
+            run.engine.plan_set(plan)
+        logger.info("engine plan: %d live campaigns (campaigns version %d)", len(sources), version)
+        if errors:
+            logger.error("campaigns left out of the plan: %s", "; ".join(errors))
+
+    # --- health -------------------------------------------------------------------------------
+
+    def _metrics_publish(self) -> None:
+        now = time.time()
+        pipe = self.client.pipeline(transaction=False)
+        partitions = sorted(self.runs)
+        for partition in partitions:
+            pipe.xinfo_groups(streams.event_stream_key(partition))
+        try:
+            infos = pipe.execute(raise_on_error=False)
+        except redis.RedisError:
+            infos = [[] for _ in partitions]
+        figures: dict[int, dict[str, object]] = {}
+        for partition, groups in zip(partitions, infos, strict=True):
+            run = self.runs[partition]
+            lag = None
+            if isinstance(groups, list):
+                for group in groups:
+                    if _text(group.get("name", b"")) == keys.GROUP:
+                        lag = group.get("lag")
+            run.rate_window.append((now, run.events, run.decisions))
+            first = run.rate_window[0]
+            span = now - first[0]
+            events_per_s = (run.events - first[1]) / span if span > 0 else 0.0
+            decisions_per_s = (run.decisions - first[2]) / span if span > 0 else 0.0
+            figures[partition] = {
+                "worker": self.worker_id,
+                "epoch": run.lease.epoch,
+                "offset": run.offset,
+                "lag": lag,
+                "events": run.events,
+                "decisions": run.decisions,
+                "events_per_s": round(events_per_s, 1),
+                "decisions_per_s": round(decisions_per_s, 1),
+                "timers_pending": run.engine.timers_pending(),
+                "dead_letters": run.dead,
+                "customers": run.engine.customers(),
+                "at": round(now, 3),
+            }
+        pipe = self.client.pipeline(transaction=False)
+        for partition, figure in figures.items():
+            pipe.hset(keys.partitions(), str(partition), orjson.dumps(figure))
+        pipe.hset(
+            keys.workers(),
+            self.worker_id,
+            orjson.dumps(
+                {
+                    "partitions": partitions,
+                    "plan_version": self.plan_version,
+                    "plan_errors": self.plan_errors,
+                    "started": round(self.started, 3),
+                    "at": round(now, 3),
+                }
+            ),
+        )
+        pipe.execute()
+        self._counters_push()
+
+    def _counters_push(self) -> None:
+        """Live dashboards: best effort over the channel layer (at-most-once by design)."""
+        if not self._counter_deltas:
+            return
+        deltas: dict[str, dict[str, int]] = {}
+        for (campaign, outcome), amount in self._counter_deltas.items():
+            deltas.setdefault(str(campaign), {})[outcome] = amount
+        self._counter_deltas.clear()
+        threading.Thread(target=_group_send, args=(deltas,), daemon=True).start()
+
+
+def _group_send(deltas: dict[str, dict[str, int]]) -> None:
+    try:
+        from asgiref.sync import async_to_sync
+        from channels.layers import get_channel_layer
+
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        async_to_sync(layer.group_send)(
+            "campaigns.counters", {"type": "campaigns.counters", "deltas": deltas}
+        )
+    except Exception:  # a live UI push never matters more than the engine
+        logger.debug("channel layer push failed", exc_info=True)
+
+
+def decisions_of(works: Iterable[BatchWork]) -> list[Decision]:
+    return [decision for work in works for decision in work.result.decisions]
