@@ -23,9 +23,21 @@ EQUALITY_OPS = ("=", "!=")
 SET_OPS = ("in", "not_in")
 ORDER_OPS = ("<", "<=", ">", ">=")
 ALL_OPS = (
-    "=", "!=", "in", "not_in", "<", "<=", ">", ">=", "between", "contains", "exists",
-    "not_exists", "within_next", "within_last",
-)  # fmt: skip
+    "=",
+    "!=",
+    "in",
+    "not_in",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "between",
+    "contains",
+    "exists",
+    "not_exists",
+    "within_next",
+    "within_last",
+)
 OP_WORDS = {
     "=": "is",
     "!=": "is not",

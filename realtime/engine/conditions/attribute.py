@@ -202,7 +202,7 @@ def parse_attr_for(
 ) -> AttrCondition | None:
     ok = ctx.check_keys(block, path, label, ("attr", "op", "value"), ("attr", "op"))
     name = _check_name(ctx, block.get("attr"), join(path, "attr"), label, "attribute")
-    if name is None or not ok and "op" not in block:
+    if name is None:
         return None
     declared = ctx.attribute_type(event, name)
     if declared == "":

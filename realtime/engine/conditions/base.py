@@ -51,7 +51,7 @@ class EvalContext:
     sequences end.
     """
 
-    __slots__ = ("event", "attrs", "customer_id", "state", "at", "anchor", "readers", "_profile")
+    __slots__ = ("_profile", "anchor", "at", "attrs", "customer_id", "event", "readers", "state")
 
     def __init__(
         self,
@@ -265,4 +265,3 @@ def join(path: str, key: str | int) -> str:
     if isinstance(key, int):
         return f"{path}[{key}]"
     return f"{path}.{key}" if path else key
-

@@ -1,0 +1,334 @@
+"""A set of live campaigns -> one :class:`Plan`, indexed by event type.
+
+An event touches only: the streams that record its type, the rules it can trigger (looked up
+by the value of an indexed trigger attribute when the trigger filter pins one), and the
+unless / goal watchers of its type.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .compiler import (
+    Backend,
+    CompiledRule,
+    DateTrigger,
+    EventTrigger,
+    compile_spec,
+    indexable_trigger,
+)
+from .conditions import EvalContext, Stream
+from .errors import SpecError, SpecErrors
+from .model import SetProfileAction
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSource:
+    """One published campaign version. ``priority`` overrides the spec's guard when set."""
+
+    campaign_id: int
+    version: int
+    spec: Mapping[str, object]
+    priority: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OfferLimit:
+    """An offer's own per-customer limit, shared by every campaign that sends it."""
+
+    max: int
+    per: float | None  # seconds; None = ever
+
+
+@dataclass(frozen=True, slots=True)
+class PlanSettings:
+    #: Time zone for customers without a ``timezone`` profile attribute, and for schedules.
+    timezone: str = "Asia/Seoul"
+    #: Platform-wide cap of offers per customer per local day; priority arbitrates.
+    daily_offer_cap: int = 3
+    #: How many times derived events may chain within one pass.
+    max_chain_depth: int = 8
+
+
+@lru_cache(maxsize=1024)
+def zone(name: str) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PlannedRule:
+    campaign_id: int
+    version: int
+    priority: int
+    rule: CompiledRule
+    start_ts: float
+    end_ts: float
+    order: int
+    # copied from ``rule`` so the hot loop reads one attribute, not two
+    matches: object = field(default=None, repr=False)
+    test: object = field(default=None, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.rule.name
+
+
+@dataclass(frozen=True, slots=True)
+class EventTypeIndex:
+    streams: tuple[Stream, ...]
+    always: tuple[PlannedRule, ...]
+    dispatch: tuple[tuple[str, Mapping[object, tuple[PlannedRule, ...]]], ...]
+    unless_rules: tuple[PlannedRule, ...]
+    goal_rules: tuple[PlannedRule, ...]
+
+
+_EMPTY_INDEX = EventTypeIndex((), (), (), (), ())
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    rules: tuple[PlannedRule, ...]
+    by_type: Mapping[str, EventTypeIndex]
+    by_campaign: Mapping[int, PlannedRule]
+    date_rules: Mapping[str, tuple[PlannedRule, ...]]  # profile field -> rules
+    settings: PlanSettings
+    offers: Mapping[str, OfferLimit]
+    streams: Mapping[str, Stream]
+
+    def index_for(self, event_type: str) -> EventTypeIndex:
+        return self.by_type.get(event_type, _EMPTY_INDEX)
+
+
+def _schedule_bounds(rule: CompiledRule, tz_name: str) -> tuple[float, float]:
+    tz = zone(tz_name) or dt.UTC
+    start = -math.inf
+    end = math.inf
+    if rule.schedule_start is not None:
+        day = rule.schedule_start
+        start = dt.datetime(day.year, day.month, day.day, tzinfo=tz).timestamp()
+    if rule.schedule_end is not None:
+        day = rule.schedule_end + dt.timedelta(days=1)  # the end date is included
+        end = dt.datetime(day.year, day.month, day.day, tzinfo=tz).timestamp()
+    return start, end
+
+
+def build_plan(
+    sources: Iterable[RuleSource],
+    *,
+    offers: Mapping[str, OfferLimit] | None = None,
+    settings: PlanSettings | None = None,
+    event_types: Mapping[str, Mapping[str, str]] | None = None,
+    profile_attributes: Mapping[str, str] | None = None,
+    backend: Backend = "codegen",
+) -> Plan:
+    """Compile and index live campaigns; raises :class:`SpecErrors` (all problems at once)."""
+    settings = settings or PlanSettings()
+    errors: list[SpecError] = []
+    compiled: list[tuple[RuleSource, CompiledRule]] = []
+    seen: set[int] = set()
+    for source in sources:
+        if source.campaign_id in seen:
+            errors.append(SpecError("", f"Campaign {source.campaign_id} is listed twice."))
+            continue
+        seen.add(source.campaign_id)
+        try:
+            rule = compile_spec(
+                source.spec,
+                event_types=event_types,
+                profile_attributes=profile_attributes,
+                backend=backend,
+            )
+        except SpecErrors as failure:
+            for error in failure.errors:
+                errors.append(
+                    SpecError(
+                        error.path, f"Campaign {source.campaign_id}: {error.message}", error.code
+                    )
+                )
+            continue
+        compiled.append((source, rule))
+    errors.extend(rule_cycles([(source.campaign_id, rule) for source, rule in compiled]))
+    if errors:
+        raise SpecErrors(errors)
+
+    ordered = sorted(
+        compiled,
+        key=lambda pair: (
+            -(pair[0].priority if pair[0].priority is not None else pair[1].guards.priority),
+            pair[0].campaign_id,
+        ),
+    )
+    planned: list[PlannedRule] = []
+    for order, (source, rule) in enumerate(ordered):
+        start, end = _schedule_bounds(rule, settings.timezone)
+        priority = source.priority if source.priority is not None else rule.guards.priority
+        matches = rule.trigger.matches if isinstance(rule.trigger, EventTrigger) else None
+        planned.append(
+            PlannedRule(
+                source.campaign_id,
+                source.version,
+                priority,
+                rule,
+                start,
+                end,
+                order,
+                matches,
+                rule.test,
+            )
+        )
+
+    # One stream per key, kept long enough for its longest window plus any wait before the
+    # rule decides (explanations re-read windows when a timer fires).
+    streams: dict[str, Stream] = {}
+    for item in planned:
+        rule = item.rule
+        extra = max(rule.delay or 0.0, rule.unless.within if rule.unless else 0.0)
+        for stream in rule.streams:
+            horizon = stream.horizon + extra
+            known = streams.get(stream.key)
+            if known is None or known.horizon < horizon:
+                streams[stream.key] = stream.with_horizon(horizon)
+
+    by_type: dict[str, EventTypeIndex] = {}
+    event_types_seen: set[str] = {s.event for s in streams.values()}
+    for item in planned:
+        rule = item.rule
+        if rule.trigger_event:
+            event_types_seen.add(rule.trigger_event)
+        if rule.unless:
+            event_types_seen.add(rule.unless.event)
+        if rule.goal:
+            event_types_seen.add(rule.goal.event)
+    for event_type in sorted(event_types_seen):
+        triggered = [p for p in planned if p.rule.trigger_event == event_type]
+        always: list[PlannedRule] = []
+        tables: dict[str, dict[object, list[PlannedRule]]] = {}
+        for item in triggered:
+            where = item.rule.trigger.where if isinstance(item.rule.trigger, EventTrigger) else None
+            key = indexable_trigger(where)
+            if key is None:
+                always.append(item)
+                continue
+            attribute, values = key
+            table = tables.setdefault(attribute, {})
+            for value in dict.fromkeys(values):
+                table.setdefault(value, []).append(item)
+        by_type[event_type] = EventTypeIndex(
+            streams=tuple(s for s in streams.values() if s.event == event_type),
+            always=tuple(always),
+            dispatch=tuple(
+                (attribute, {value: tuple(rules) for value, rules in table.items()})
+                for attribute, table in sorted(tables.items())
+            ),
+            unless_rules=tuple(
+                p for p in planned if p.rule.unless and p.rule.unless.event == event_type
+            ),
+            goal_rules=tuple(p for p in planned if p.rule.goal and p.rule.goal.event == event_type),
+        )
+    date_rules: dict[str, list[PlannedRule]] = {}
+    for item in planned:
+        if isinstance(item.rule.trigger, DateTrigger):
+            date_rules.setdefault(item.rule.trigger.attribute, []).append(item)
+    return Plan(
+        rules=tuple(planned),
+        by_type=by_type,
+        by_campaign={item.campaign_id: item for item in planned},
+        date_rules={name: tuple(rules) for name, rules in date_rules.items()},
+        settings=settings,
+        offers=dict(offers or {}),
+        streams=streams,
+    )
+
+
+def rule_cycles(rules: Sequence[tuple[int, CompiledRule]]) -> list[SpecError]:
+    """Loops between rules: A emits an event (or sets a date fact) that triggers B ... A.
+
+    Checked statically and conservatively (filters are ignored): a loop that might only
+    sometimes close is still rejected, because at run time it would be cut at an arbitrary
+    depth. Use this at publish time with the draft plus every live campaign.
+    """
+    triggers: dict[str, list[int]] = {}
+    date_watchers: dict[str, list[int]] = {}
+    for campaign_id, rule in rules:
+        if isinstance(rule.trigger, EventTrigger):
+            triggers.setdefault(rule.trigger.event, []).append(campaign_id)
+        else:
+            date_watchers.setdefault(rule.trigger.attribute, []).append(campaign_id)
+    edges: dict[int, list[tuple[int, str]]] = {}
+    for campaign_id, rule in rules:
+        targets: list[tuple[int, str]] = []
+        for event in rule.emits:
+            targets.extend((target, f"event '{event}'") for target in triggers.get(event, ()))
+        facts = {
+            name
+            for variant in rule.variants
+            for action in variant.actions
+            if isinstance(action, SetProfileAction)
+            for name in action.facts
+        }
+        for name in sorted(facts):
+            targets.extend((target, f"fact '{name}'") for target in date_watchers.get(name, ()))
+        edges[campaign_id] = targets
+    errors: list[SpecError] = []
+    reported: set[frozenset[int]] = set()
+    colour: dict[int, int] = {}
+    stack: list[tuple[int, str]] = []
+
+    def visit(node: int) -> None:
+        colour[node] = 1
+        for target, via in edges.get(node, ()):
+            if colour.get(target) == 1:
+                start = (
+                    next(i for i, (n, _) in enumerate(stack) if n == target)
+                    if any(n == target for n, _ in stack)
+                    else len(stack)
+                )
+                loop = [*stack[start:], (node, via)]
+                members = frozenset(n for n, _ in loop) | {target}
+                if members not in reported:
+                    reported.add(members)
+                    steps = " → ".join(f"campaign {n} (via {v})" for n, v in loop)
+                    errors.append(
+                        SpecError(
+                            "actions",
+                            f"These campaigns trigger each other in a loop: {steps} → campaign "
+                            f"{target}. Remove one of the emitted events or facts.",
+                            "rule_cycle",
+                        )
+                    )
+            elif colour.get(target) is None:
+                stack.append((node, via))
+                visit(target)
+                stack.pop()
+        colour[node] = 2
+
+    for campaign_id, _ in rules:
+        if campaign_id not in colour:
+            visit(campaign_id)
+    return errors
+
+
+def rule_is_active(rule: PlannedRule, ts: float) -> bool:
+    return rule.start_ts <= ts < rule.end_ts
+
+
+__all__ = [
+    "EvalContext",
+    "EventTypeIndex",
+    "OfferLimit",
+    "Plan",
+    "PlanSettings",
+    "PlannedRule",
+    "RuleSource",
+    "build_plan",
+    "rule_cycles",
+    "zone",
+]
