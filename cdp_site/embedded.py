@@ -45,7 +45,8 @@ def _port_is_free(port: int) -> bool:
 
 
 def _choose_port(preferred: int) -> int:
-    if _port_is_free(preferred):
+    """The preferred port when it is free; otherwise (or for 0) any free port."""
+    if preferred and _port_is_free(preferred):
         return preferred
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
@@ -64,13 +65,13 @@ def _wait_for_port(port: int, *, timeout_s: float, what: str) -> None:
 
 
 def _process_is_alive(pid: int) -> bool:
+    """Running, not a zombie: a stopped server can linger as one until its parent reaps it."""
+    import psutil
+
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
-        return True
-    return True
 
 
 @dataclass(frozen=True)
