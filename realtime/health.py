@@ -41,6 +41,10 @@ def health_check() -> Health:
             if now - float(beat) < ENGINE_HEARTBEAT_FRESH_S
         ]
         components["engine"] = {"up": bool(alive), "workers": sorted(alive)}
+        from realtime.live.selectors import engine_status  # lag, rates, timers, dead letters
+
+        components["engine"].update(engine_status(dead_letter_limit=0).figures())
+        components["engine"]["workers"] = sorted(alive)
         if not alive:
             components["engine"]["error"] = "no engine worker has reported in the last 10 s"
     except Exception as error:

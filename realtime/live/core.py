@@ -11,10 +11,10 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 
 from realtime.engine.errors import SpecErrors
+from realtime.engine.evaluator import Engine
 from realtime.engine.model import BatchResult, Event
 from realtime.engine.plan import Plan, RuleSource, build_plan
-from realtime.engine.state import CustomerState
-from realtime.live.readers import MirrorProfiles, NoScores, NoSegments, RedisBudget
+from realtime.live.readers import MirrorProfiles, RedisBudget
 
 logger = logging.getLogger(__name__)
 
@@ -42,58 +42,50 @@ def plan_build(sources: Sequence[RuleSource]) -> tuple[Plan, list[str]]:
 
 
 class PartitionEngine:
-    """The core's evaluator over one partition's customers."""
+    """The core's :class:`~realtime.engine.Engine` over one partition's customers."""
 
     def __init__(self, plan: Plan | None) -> None:
         from realtime import streams
-        from realtime.engine.evaluator import Evaluator
 
-        self.profiles = MirrorProfiles()
-        self.evaluator = Evaluator(
+        self.engine = Engine(
             plan or build_plan([]),
-            profiles=self.profiles,
-            segments=NoSegments(),
-            scores=NoScores(),
+            profiles=MirrorProfiles(),
             budget=RedisBudget(streams.redis_client()),
         )
 
     # --- evaluation ---------------------------------------------------------------------------
 
     def process(self, events: Sequence[Event], now: float) -> BatchResult:
-        return self.evaluator.process(list(events), now=now)
+        """Evaluates ``events`` in order, then fires every timer due by ``now``."""
+        return self.engine.process(events, now=now)
 
     def fire_due(self, now: float) -> BatchResult:
-        return self.evaluator.fire_due(now=now)
+        return self.engine.fire_timers(now=now)
 
     def next_due(self) -> float | None:
-        return self.evaluator.next_due()
+        return self.engine.next_timer_due()
 
     def timers_pending(self) -> int:
-        return self.evaluator.timers_pending()
+        return sum(len(state.timers) for state in self.engine.states.values() if state.timers)
 
     def customers(self) -> int:
-        return len(self.evaluator.states)
+        return len(self.engine.states)
 
     # --- state --------------------------------------------------------------------------------
 
     def snapshot(self, customer_ids: Iterable[str]) -> dict[str, bytes | None]:
-        states = self.evaluator.states
-        out: dict[str, bytes | None] = {}
-        for customer_id in customer_ids:
-            state = states.get(customer_id)
-            out[customer_id] = None if state is None or state.is_empty() else state.to_bytes()
-        return out
+        snapshot_bytes = self.engine.snapshot_bytes
+        return {customer_id: snapshot_bytes(customer_id) for customer_id in customer_ids}
 
     def restore(self, blobs: Mapping[str, bytes | None]) -> None:
-        states = {
-            customer_id: CustomerState.from_bytes(blob)
-            for customer_id, blob in blobs.items()
-            if blob is not None
-        }
-        self.evaluator.restore(states, forget=[c for c, blob in blobs.items() if blob is None])
+        restore = self.engine.restore
+        for customer_id, blob in blobs.items():
+            restore(customer_id, blob)
 
     def plan_set(self, plan: Plan) -> None:
-        self.evaluator.plan_set(plan)
+        """Hot reload: the state of every customer is kept (the core keys it by content, so
+        campaigns whose version did not change continue where they were)."""
+        self.engine.replace_plan(plan)
 
 
 def engine_build(plan: Plan | None) -> PartitionEngine:

@@ -29,51 +29,18 @@ def _profiles_get_many(customer_ids: list[str]) -> dict[str, dict[str, object]]:
 
 
 class MirrorProfiles:
-    """Profiles from the Redis mirror, fetched once per batch; facts set by rules overlay them
-    until the mirror has them (they are written back after the batch)."""
+    """Profiles from the Redis mirror, fetched once per batch (one MGET). Facts set by rules in
+    the same pass are overlaid by the core itself; they reach the mirror before the checkpoint."""
 
     def __init__(self) -> None:
         self.cache: dict[str, Mapping[str, object]] = {}
-        self.overlay: dict[str, dict[str, object]] = {}
 
     def prefetch(self, customer_ids: Iterable[str]) -> None:
         wanted = list(dict.fromkeys(customer_ids))
         self.cache = _profiles_get_many(wanted) if wanted else {}
-        self.overlay = {}
 
     def get(self, customer_id: str) -> Mapping[str, object]:
-        profile = self.cache.get(customer_id, _EMPTY)
-        facts = self.overlay.get(customer_id)
-        if facts:
-            merged = dict(profile)
-            for name, value in facts.items():
-                if value is None:
-                    merged.pop(name, None)
-                else:
-                    merged[name] = value
-            return merged
-        return profile
-
-    def update(self, customer_id: str, facts: Mapping[str, object]) -> None:
-        self.overlay.setdefault(customer_id, {}).update(facts)
-
-
-class NoSegments:
-    """Segment membership is filled in by later work; until then nobody is a member."""
-
-    def prefetch(self, customer_ids: Iterable[str]) -> None:
-        return None
-
-    def is_member(self, customer_id: str, segment: str) -> bool:
-        return False
-
-
-class NoScores:
-    def prefetch(self, customer_ids: Iterable[str]) -> None:
-        return None
-
-    def score(self, customer_id: str, model: str) -> float | None:
-        return None
+        return self.cache.get(customer_id, _EMPTY)
 
 
 class RedisBudget:
