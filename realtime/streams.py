@@ -80,8 +80,9 @@ def stream_trim_safe(client: redis.Redis, stream: str, *, keep_seconds: float) -
     bound = _stream_id_tuple(f"{int((time.time() - keep_seconds) * 1000)}-0")
     for group in groups:
         name = group["name"]
-        last_delivered = _stream_id_tuple(group["last-delivered-id"])
-        bound = min(bound, last_delivered)
+        milliseconds, sequence = _stream_id_tuple(group["last-delivered-id"])
+        # Everything up to and including the last delivered id is done unless still pending.
+        bound = min(bound, (milliseconds, sequence + 1))
         if group.get("pending"):
             summary = client.xpending(stream, name)
             if summary and summary.get("min"):
