@@ -1,5 +1,10 @@
 """WebSocket routes of every app, gathered in one list."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
+
+from campaigns.offers.consumers import StaffConsoleConsumer
 
 websocket_urlpatterns: list[URLPattern | URLResolver] = []
+websocket_urlpatterns += [
+    path("ws/staff/<str:team>/", StaffConsoleConsumer.as_asgi()),
+]

@@ -189,3 +189,71 @@ CDP_SOURCE_CACHE_SECONDS = float(os.environ.get("CDP_SOURCE_CACHE_SECONDS", "5")
 CDP_ARCHIVE_RETENTION_DAYS = int(os.environ.get("CDP_ARCHIVE_RETENTION_DAYS", "90"))
 # Stream entries stay at least this long (and until every consumer group acknowledged them).
 CDP_STREAM_KEEP_SECONDS = int(os.environ.get("CDP_STREAM_KEEP_SECONDS", "3600"))
+
+# --- offers and delivery (campaigns.offers, realtime.delivery) -----------------------------
+# Channel backends per deployment; a channel without a URL fails over to the fallback channel.
+CDP_CHANNELS: dict[str, dict[str, object]] = {
+    "webhook": {
+        "BACKEND": "realtime.delivery.webhook.WebhookBackend",
+        "URL": os.environ.get("CDP_WEBHOOK_URL", ""),
+        "SECRET": os.environ.get("CDP_WEBHOOK_SECRET", SECRET_KEY),
+        "CONCURRENCY": int(os.environ.get("CDP_WEBHOOK_CONCURRENCY", "16")),
+        "RATE_PER_S": float(os.environ.get("CDP_WEBHOOK_RATE_PER_S", "0")),
+    },
+    "sms": {
+        "BACKEND": "realtime.delivery.sms.TwilioSmsBackend",
+        "URL": os.environ.get("CDP_SMS_URL", ""),
+        "ACCOUNT_SID": os.environ.get("CDP_SMS_ACCOUNT_SID", ""),
+        "AUTH_TOKEN": os.environ.get("CDP_SMS_AUTH_TOKEN", ""),
+        "FROM": os.environ.get("CDP_SMS_FROM", ""),
+        "RATE_PER_S": float(os.environ.get("CDP_SMS_RATE_PER_S", "0")),
+    },
+    "push": {
+        "BACKEND": os.environ.get("CDP_PUSH_BACKEND", "realtime.delivery.push.FcmPushBackend"),
+        "URL": os.environ.get("CDP_PUSH_URL", ""),
+        "TOKEN": os.environ.get("CDP_PUSH_TOKEN", ""),
+        "VAPID_PRIVATE_KEY": os.environ.get("CDP_VAPID_PRIVATE_KEY", ""),
+        "VAPID_SUBJECT": os.environ.get("CDP_VAPID_SUBJECT", "mailto:ops@example.invalid"),
+        "RATE_PER_S": float(os.environ.get("CDP_PUSH_RATE_PER_S", "0")),
+    },
+    "email": {
+        "BACKEND": "realtime.delivery.email.EmailBackend",
+        "FROM": os.environ.get("CDP_EMAIL_FROM", "offers@example.invalid"),
+        "RATE_PER_S": float(os.environ.get("CDP_EMAIL_RATE_PER_S", "0")),
+    },
+    "staff": {"BACKEND": "realtime.delivery.staff.StaffConsoleBackend"},
+}
+# Django's email backend: SMTP by default; any django-anymail backend by name (with its keys).
+EMAIL_BACKEND = os.environ.get(
+    "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"
+)
+EMAIL_HOST = os.environ.get("DJANGO_EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = int(os.environ.get("DJANGO_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("DJANGO_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("DJANGO_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = environment_flag("DJANGO_EMAIL_USE_TLS")
+EMAIL_TIMEOUT = 10
+# Where tracked links point ({{ link }} → <CDP_PUBLIC_URL>/r/<token>).
+CDP_PUBLIC_URL = os.environ.get("CDP_PUBLIC_URL", "http://127.0.0.1:8000")
+# Bearer token providers use for POST /api/v1/deliveries/<id>/receipts.
+CDP_RECEIPTS_TOKEN = os.environ.get("CDP_RECEIPTS_TOKEN", "")
+# Temporary failures on one channel before the fallback channel is tried.
+CDP_DELIVERY_FALLBACK_AFTER = int(os.environ.get("CDP_DELIVERY_FALLBACK_AFTER", "3"))
+CDP_DELIVERY_MAX_ATTEMPTS = int(os.environ.get("CDP_DELIVERY_MAX_ATTEMPTS", "8"))
+# Backoff: base * 2**(attempt-1) seconds, capped far below the broker's visibility timeout.
+CDP_DELIVERY_BACKOFF_BASE_S = float(os.environ.get("CDP_DELIVERY_BACKOFF_BASE_S", "2"))
+CDP_DELIVERY_BACKOFF_MAX_S = float(os.environ.get("CDP_DELIVERY_BACKOFF_MAX_S", "300"))
+# A delivery claimed longer ago than this by a worker that died is claimed again.
+CDP_DELIVERY_SENDING_LEASE_S = float(os.environ.get("CDP_DELIVERY_SENDING_LEASE_S", "60"))
+# Deliveries per Celery task (the dispatcher batches decisions; see bench/delivery.py).
+CDP_DELIVERY_BATCH = int(os.environ.get("CDP_DELIVERY_BATCH", "50"))
+# Teams whose console shows notify_staff messages as pop-ups (tellers) rather than tasks.
+CDP_STAFF_POPUP_TEAMS = [
+    team for team in os.environ.get("CDP_STAFF_POPUP_TEAMS", "tellers").split(",") if team
+]
+CELERY_BEAT_SCHEDULE = {
+    "deliveries-stuck-requeue": {
+        "task": "campaigns.tasks.deliveries_requeue_stuck_task",
+        "schedule": 30.0,
+    }
+}
