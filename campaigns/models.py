@@ -93,6 +93,12 @@ class CampaignVersion(models.Model):
     def __str__(self) -> str:
         return f"{self.campaign} v{self.number}"
 
+    def save(self, *args: object, **kwargs: object) -> None:
+        # Decisions name the version that made them: a published version never changes.
+        if not self._state.adding:
+            raise ValueError("A published campaign version is immutable; publish a new one.")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]  # Model.save's own signature
+
 
 class AuditAction(models.TextChoices):
     CREATED = "created", "Created"
@@ -192,9 +198,8 @@ class AudienceEstimate(models.Model):
     def percent(self) -> int:
         if self.status == EstimateStatus.DONE:
             return 100
-        if not self.events_total:
-            return 0
-        return min(99, int(100 * self.events_done / self.events_total))
+        fraction = self.result.get("progress", 0) if isinstance(self.result, dict) else 0
+        return max(0, min(99, int(100 * float(fraction))))
 
 
 class DecisionOutcome(models.TextChoices):
@@ -273,7 +278,7 @@ class Offer(models.Model):
         null=True,
         blank=True,
         on_delete=models.PROTECT,
-        related_name="offers",
+        related_name="catalogue_offers",
     )
     push_title = models.CharField(max_length=200, blank=True)
     push_body = models.TextField(blank=True)

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from campaigns import views
 
@@ -6,4 +6,5 @@ app_name = "campaigns"
 urlpatterns = [
     path("", views.campaign_list, name="list"),
     path("dashboards/", views.dashboard_overview, name="dashboards"),
+    path("", include("campaigns.offers.urls")),
 ]

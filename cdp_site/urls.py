@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
+from campaigns.offers.views import link_follow
 from cdp_site import views
 
 urlpatterns = [
@@ -18,6 +19,7 @@ urlpatterns = [
     path("merchant/", include("merchants.urls")),
     path("customers/", include("segments.urls")),
     path("api/v1/", include("cdp_site.api_urls")),
+    path("r/<str:token>", link_follow, name="tracked-link"),
 ]
 
 handler403 = "cdp_site.views.permission_denied"
