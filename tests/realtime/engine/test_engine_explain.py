@@ -58,8 +58,8 @@ def _driver(age: int | None) -> InMemoryDriver:
             "savings",
             "conditions_failed",
             "conditions.all[0]",
-            "Condition 1: the number of 'product_view' events where 'category' is one of 'savings', "
-            "'deposit' in the last 1d is at least 3 — it was 2",
+            "Condition 1: the number of 'product_view' events where 'category' is one of "
+            "'savings', 'deposit' in the last 1d is at least 3 — it was 2",
         ),
         (
             30,
