@@ -21,3 +21,16 @@ class Command(BaseCommand):
         for user in users:
             shown = user.password or "(unchanged; run `manage.py seed_demo --reset-passwords`)"
             self.stdout.write(f"  {user.role.value:9} {user.username:10} {shown}")
+        self._seed_event_collection()
+
+    def _seed_event_collection(self) -> None:
+        from realtime.demo import demo_event_types_ensure, demo_source_ensure
+        from segments.demo import demo_customers_ensure
+
+        types = demo_event_types_ensure()
+        self.stdout.write(f"Event types: {len(types)} created")
+        key = demo_source_ensure()
+        if key:
+            self.stdout.write(f"Demo event source key (shown once): {key}")
+        result = demo_customers_ensure()
+        self.stdout.write(f"Demo customers: {result.created} created, {result.updated} updated")
