@@ -13,24 +13,26 @@ from collections.abc import Iterable, Mapping, Sequence
 from realtime.engine.errors import SpecErrors
 from realtime.engine.evaluator import Engine
 from realtime.engine.model import BatchResult, Event
-from realtime.engine.plan import Plan, RuleSource, build_plan
+from realtime.engine.plan import OfferLimit, Plan, RuleSource, build_plan
 from realtime.live.readers import MirrorProfiles, RedisBudget
 
 logger = logging.getLogger(__name__)
 
 
-def plan_build(sources: Sequence[RuleSource]) -> tuple[Plan, list[str]]:
+def plan_build(
+    sources: Sequence[RuleSource], offers: Mapping[str, OfferLimit] | None = None
+) -> tuple[Plan, list[str]]:
     """The plan of every source that compiles; a campaign that no longer compiles (it was
     published under older rules) is left out and named, instead of stopping every campaign."""
     try:
-        return build_plan(sources), []
+        return build_plan(sources, offers=offers), []
     except SpecErrors:
         pass
     good: list[RuleSource] = []
     errors: list[str] = []
     for source in sources:
         try:
-            build_plan([*good, source])
+            build_plan([*good, source], offers=offers)
         except SpecErrors as failure:
             errors.append(
                 f"campaign {source.campaign_id} v{source.version}: "
@@ -38,7 +40,7 @@ def plan_build(sources: Sequence[RuleSource]) -> tuple[Plan, list[str]]:
             )
             continue
         good.append(source)
-    return build_plan(good), errors
+    return build_plan(good, offers=offers), errors
 
 
 class PartitionEngine:

@@ -62,7 +62,7 @@ def profile_facts_write(updates: dict[str, dict[str, object]]) -> None:
     except ImportError:
         customer_facts_apply = None
     if customer_facts_apply is not None:
-        customer_facts_apply(updates=updates)
+        customer_facts_apply(updates=list(updates.items()))
         return
     # Until the profile service lands: merge into the Redis mirror directly.
     client = streams.redis_client()

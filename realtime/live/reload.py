@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from realtime import streams
-from realtime.engine.plan import RuleSource
+from realtime.engine.plan import OfferLimit, RuleSource
 from realtime.live import keys
 
 logger = logging.getLogger(__name__)
@@ -56,3 +56,13 @@ def live_sources_load() -> list[RuleSource]:
         for campaign in campaigns
         if campaign.live_version is not None
     ]
+
+
+def live_offers_load() -> dict[str, OfferLimit]:
+    """Each offer's own per-customer limit, shared by every campaign that sends it."""
+    from campaigns.models import Offer
+
+    return {
+        slug: OfferLimit(max=limit, per=None)
+        for slug, limit in Offer.objects.values_list("slug", "per_customer_limit")
+    }

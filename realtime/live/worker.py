@@ -486,7 +486,7 @@ class Worker:
         if version == self.plan_version and not force:
             return
         sources = reload.live_sources_load()
-        plan, errors = plan_build(sources)
+        plan, errors = plan_build(sources, reload.live_offers_load())
         self.plan = plan
         self.plan_errors = errors
         self.plan_version = version
