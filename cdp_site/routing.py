@@ -8,3 +8,10 @@ websocket_urlpatterns: list[URLPattern | URLResolver] = []
 websocket_urlpatterns += [
     path("ws/staff/<str:team>/", StaffConsoleConsumer.as_asgi()),
 ]
+
+from realtime.ingest.consumers import EventExplorerConsumer, EventIngestConsumer  # noqa: E402
+
+websocket_urlpatterns += [
+    path("ws/events", EventIngestConsumer.as_asgi()),
+    path("ws/explorer", EventExplorerConsumer.as_asgi()),
+]

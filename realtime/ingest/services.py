@@ -89,6 +89,8 @@ class IngestResult:
     rejected: list[Rejection] = field(default_factory=list)
     #: Per input index: the event's id (given or generated), or None when rejected.
     event_ids: list[str | None] = field(default_factory=list)
+    #: One character per valid event, in input order: "1" appended, "0" duplicate.
+    flags: str = ""
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -401,7 +403,11 @@ async def events_ingest(*, body: bytes, now: float | None = None) -> IngestResul
     last ``CDP_DEDUPE_SECONDS``) count as accepted by the sender but are not appended again.
     Raises ``IngestError`` when the request as a whole is unusable or no event is valid.
     """
-    raw_events = events_parse(body)
+    return await events_accept(events_parse(body), now=now)
+
+
+async def events_accept(raw_events: list, *, now: float | None = None) -> IngestResult:
+    """Validates parsed events and appends the valid ones (the part HTTP and WebSocket share)."""
     validators = await event_validators()
     valid, rejected = events_validate(raw_events, validators=validators, now=now)
     if not valid:
@@ -416,4 +422,5 @@ async def events_ingest(*, body: bytes, now: float | None = None) -> IngestResul
         duplicates=len(valid) - appended,
         rejected=rejected,
         event_ids=event_ids,
+        flags=flags,
     )
