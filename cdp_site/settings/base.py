@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "rest_framework.authtoken",
     "drf_spectacular",
     "django_htmx",
     "template_partials",
@@ -49,6 +50,7 @@ INSTALLED_APPS = [
     "segments",
     "merchants",
     "campaigns",
+    "campaigns.dashboards",
     "realtime",
 ]
 
@@ -251,9 +253,49 @@ CDP_DELIVERY_BATCH = int(os.environ.get("CDP_DELIVERY_BATCH", "50"))
 CDP_STAFF_POPUP_TEAMS = [
     team for team in os.environ.get("CDP_STAFF_POPUP_TEAMS", "tellers").split(",") if team
 ]
+# The queue delivery tasks go to (tests and benchmarks give each run its own).
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CDP_CELERY_QUEUE", "celery")
 CELERY_BEAT_SCHEDULE = {
     "deliveries-stuck-requeue": {
         "task": "campaigns.tasks.deliveries_requeue_stuck_task",
         "schedule": 30.0,
     }
+}
+
+# Merchant self-service offers (issue 9): the bank's bounds on what a merchant may design.
+CDP_MERCHANT_PERCENT_MIN = float(os.environ.get("CDP_MERCHANT_PERCENT_MIN", "5"))
+CDP_MERCHANT_PERCENT_MAX = float(os.environ.get("CDP_MERCHANT_PERCENT_MAX", "50"))
+CDP_MERCHANT_AMOUNT_MIN = int(os.environ.get("CDP_MERCHANT_AMOUNT_MIN", "1000"))
+CDP_MERCHANT_AMOUNT_MAX = int(os.environ.get("CDP_MERCHANT_AMOUNT_MAX", "50000"))
+CDP_MERCHANT_MAX_COUPONS = int(os.environ.get("CDP_MERCHANT_MAX_COUPONS", "100000"))
+CDP_MERCHANT_MAX_RADIUS_M = int(os.environ.get("CDP_MERCHANT_MAX_RADIUS_M", "5000"))
+CDP_MERCHANT_IMAGE_MAX_BYTES = int(os.environ.get("CDP_MERCHANT_IMAGE_MAX_BYTES", str(1024 * 1024)))
+# Reach estimates and merchant reports never show a group smaller than this (k-anonymity).
+CDP_MERCHANT_MIN_GROUP_SIZE = int(os.environ.get("CDP_MERCHANT_MIN_GROUP_SIZE", "50"))
+# Customer groups the bank exposes to merchants: value of the `segment_tier` profile trait → label.
+CDP_MERCHANT_SEGMENTS = {
+    "young_professional": "Young professionals",
+    "family": "Families",
+    "premium": "Premium card holders",
+    "student": "Students",
+}
+
+# --- campaign dashboards (campaigns.dashboards) -----------------------------------------------
+# Cost of one sent message per channel, in the coupons' currency (ROI = (revenue - cost) / cost).
+# Override as "sms=20,push=0.5,email=1".
+CDP_CHANNEL_COST: dict[str, float] = {
+    channel: float(cost)
+    for channel, _, cost in (
+        item.partition("=")
+        for item in os.environ.get(
+            "CDP_CHANNEL_COST", "sms=20,push=0.5,email=1,webhook=0,staff=0"
+        ).split(",")
+        if "=" in item
+    )
+}
+# The rollup reads rows this many seconds behind "now", so transactions in flight land first.
+CDP_DASHBOARD_ROLLUP_LAG_S = float(os.environ.get("CDP_DASHBOARD_ROLLUP_LAG_S", "5"))
+CELERY_BEAT_SCHEDULE["dashboards-rollup"] = {
+    "task": "campaigns.dashboards.tasks.dashboard_rollup_task",
+    "schedule": float(os.environ.get("CDP_DASHBOARD_ROLLUP_EVERY_S", "10")),
 }

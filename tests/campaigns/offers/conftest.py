@@ -129,3 +129,161 @@ def _send_until_done(delivery_ids: list[int], rounds: int = 10) -> list[Any]:
 def send_until_done() -> Callable[..., list[Any]]:
     """Runs the send service the way the task and its retries would, in this process."""
     return _send_until_done
+
+
+# --- real processes: Celery worker, dispatcher, uvicorn ---------------------------------------
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 20.0, step: float = 0.05) -> Any:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+@pytest.fixture
+def wait() -> Callable[..., Any]:
+    return wait_for
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Processes:
+    """Subprocesses of the platform sharing this test's database, Redis prefix and queue."""
+
+    def __init__(self, environment: dict[str, str], folder: Any) -> None:
+        self.environment = environment
+        self.folder = folder
+        self.running: dict[str, Any] = {}
+
+    def start(self, name: str, *command: str, **extra_env: str) -> Any:
+        import subprocess
+        import sys
+
+        log = open(self.folder / f"{name}.log", "wb")  # noqa: SIM115  (closed with the process)
+        process = subprocess.Popen(
+            [sys.executable, *command],
+            env={**self.environment, **extra_env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=str(__import__("django.conf").conf.settings.BASE_DIR),
+        )
+        self.running[name] = process
+        return process
+
+    def celery_worker(
+        self, name: str = "worker", *, concurrency: int = 2, pool: str = "prefork"
+    ) -> Any:
+        return self.start(
+            name,
+            "-m",
+            "celery",
+            "-A",
+            "cdp_site",
+            "worker",
+            "--loglevel",
+            "WARNING",
+            "--concurrency",
+            str(concurrency),
+            "--pool",
+            pool,
+            "--queues",
+            self.environment["CDP_CELERY_QUEUE"],
+            "--without-gossip",
+            "--without-mingle",
+            "--hostname",
+            f"{name}-{uuid.uuid4().hex[:6]}@%h",
+        )
+
+    def dispatcher(self) -> Any:
+        return self.start("dispatcher", "manage.py", "run_dispatcher")
+
+    def uvicorn(self) -> str:
+        import socket
+
+        port = _free_port()
+        self.start(
+            "web",
+            "-m",
+            "uvicorn",
+            "cdp_site.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+        )
+
+        def listening() -> bool:
+            with socket.socket() as probe:
+                return probe.connect_ex(("127.0.0.1", port)) == 0
+
+        wait_for(listening, timeout=30)
+        return f"127.0.0.1:{port}"
+
+    def log(self, name: str) -> str:
+        return (self.folder / f"{name}.log").read_text(errors="replace")
+
+    def stop_all(self) -> None:
+        import signal
+
+        for process in self.running.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.running.values():
+            try:
+                process.wait(10)
+            except Exception:
+                process.kill()
+                process.wait(5)
+
+
+@pytest.fixture
+def processes(
+    transactional_db: None, settings: Any, redis_key_prefix: str, tmp_path: Any
+) -> Iterator[Processes]:
+    import os
+
+    from django.db import connection
+
+    from cdp_site.celery import app
+
+    database = connection.settings_dict
+    credentials = database["USER"] + (
+        f":{database['PASSWORD']}" if database.get("PASSWORD") else ""
+    )
+    queue = f"test-{redis_key_prefix.rstrip(':')}"
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "cdp_site.settings.test",
+        "DATABASE_URL": (
+            f"postgres://{credentials}@{database['HOST'] or '127.0.0.1'}:"
+            f"{database['PORT'] or 5432}/{database['NAME']}"
+        ),
+        "REDIS_URL": settings.REDIS_URL,
+        "CDP_KEY_PREFIX": redis_key_prefix,
+        "CDP_CELERY_QUEUE": queue,
+        "CDP_DELIVERY_FALLBACK_AFTER": "2",
+        "CDP_DELIVERY_BACKOFF_BASE_S": "0.05",
+        "CDP_PUBLIC_URL": "https://cdp.example",
+    }
+    previous_queue = app.conf.task_default_queue
+    app.conf.task_default_queue = queue
+    running = Processes(environment, tmp_path)
+    yield running
+    running.stop_all()
+    app.conf.task_default_queue = previous_queue
+    from realtime.streams import redis_client
+
+    redis_client().delete(queue)
