@@ -22,6 +22,7 @@ class Command(BaseCommand):
             shown = user.password or "(unchanged; run `manage.py seed_demo --reset-passwords`)"
             self.stdout.write(f"  {user.role.value:9} {user.username:10} {shown}")
         self._seed_event_collection()
+        self._seed_offers()
 
     def _seed_event_collection(self) -> None:
         from realtime.demo import demo_event_types_ensure, demo_source_ensure
@@ -34,3 +35,9 @@ class Command(BaseCommand):
             self.stdout.write(f"Demo event source key (shown once): {key}")
         result = demo_customers_ensure()
         self.stdout.write(f"Demo customers: {result.created} created, {result.updated} updated")
+
+    def _seed_offers(self) -> None:
+        from campaigns.offers.demo import demo_offers_ensure
+
+        offers = demo_offers_ensure()
+        self.stdout.write(f"Demo offers: {', '.join(offer.slug for offer in offers)}")
