@@ -256,10 +256,18 @@ CDP_STAFF_POPUP_TEAMS = [
 # The queue delivery tasks go to (tests and benchmarks give each run its own).
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CDP_CELERY_QUEUE", "celery")
 CELERY_BEAT_SCHEDULE = {
+    "merchant-coupons-redeem": {
+        "task": "merchants.tasks.merchant_coupons_redeem_task",
+        "schedule": 60.0,
+    },
+    "merchant-offer-pacing": {
+        "task": "merchants.tasks.merchant_offer_pacing_apply_task",
+        "schedule": 60.0,
+    },
     "deliveries-stuck-requeue": {
         "task": "campaigns.tasks.deliveries_requeue_stuck_task",
         "schedule": 30.0,
-    }
+    },
 }
 
 # Merchant self-service offers (issue 9): the bank's bounds on what a merchant may design.

@@ -1,0 +1,325 @@
+"""The merchant API (``/api/v1/merchant/``): the portal's operations for merchants who integrate.
+
+Authenticate with the merchant user's token (``Authorization: Token <key>``, created on the
+portal's "API token" page) or a session. Every view resolves the caller's merchant first and
+looks objects up through selectors that take it: another merchant's id answers 404. Errors
+answer ``{"error": sentence, "errors": {field: [sentence]}}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cdp_site.roles import HasRole, Role
+from merchants import selectors, services
+from merchants.catalog import TRIGGERS
+from merchants.models import AreaKind, DiscountKind, Gender, Merchant, MerchantOffer
+
+
+class MerchantApi(APIView):
+    permission_classes = [HasRole]
+    allowed_roles = (Role.MERCHANT,)
+
+    def merchant(self, request: Request) -> Merchant:
+        merchant = selectors.merchant_of(request.user)
+        if merchant is None:
+            raise Http404("This account is not linked to a merchant.")
+        return merchant
+
+    def offer(self, request: Request, offer_id: int) -> MerchantOffer:
+        return selectors.merchant_offer_get(merchant=self.merchant(request), offer_id=offer_id)
+
+
+def invalid(error: ValidationError) -> Response:
+    errors = error.message_dict
+    first = next(iter(errors.values()))[0] if errors else "The offer is not valid."
+    return Response({"error": first, "errors": errors}, status=status.HTTP_400_BAD_REQUEST)
+
+
+def refused(error: services.TransitionRefused) -> Response:
+    return Response({"error": error.message, "code": "not_allowed"}, status=409)
+
+
+class OfferInputSerializer(serializers.Serializer):
+    title = serializers.CharField(allow_blank=True, required=False, default="")
+    description = serializers.CharField(allow_blank=True, required=False, default="")
+    image = serializers.FileField(required=False, allow_null=True)
+    discount_kind = serializers.ChoiceField(choices=DiscountKind.values, default="percent")
+    discount_value = serializers.DecimalField(
+        max_digits=10, decimal_places=2, required=False, allow_null=True
+    )
+    age_min = serializers.IntegerField(required=False, allow_null=True)
+    age_max = serializers.IntegerField(required=False, allow_null=True)
+    gender = serializers.ChoiceField(choices=Gender.values, default="any")
+    segments = serializers.ListField(child=serializers.CharField(), required=False, default=list)
+    trigger = serializers.ChoiceField(choices=list(TRIGGERS), default=next(iter(TRIGGERS)))
+    area_kind = serializers.ChoiceField(choices=AreaKind.values, default="regions")
+    regions = serializers.ListField(child=serializers.CharField(), required=False, default=list)
+    store = serializers.IntegerField(required=False, allow_null=True)
+    radius_m = serializers.IntegerField(required=False, allow_null=True)
+    start_date = serializers.DateField(required=False, allow_null=True)
+    end_date = serializers.DateField(required=False, allow_null=True)
+    days_of_week = serializers.ListField(
+        child=serializers.IntegerField(), required=False, default=list
+    )
+    hour_from = serializers.TimeField(required=False, allow_null=True)
+    hour_to = serializers.TimeField(required=False, allow_null=True)
+    max_coupons = serializers.IntegerField(required=False, allow_null=True)
+    max_redemptions = serializers.IntegerField(required=False, allow_null=True)
+    daily_cap = serializers.IntegerField(required=False, allow_null=True)
+    valid_days = serializers.IntegerField(required=False, default=7)
+
+    def to_input(self) -> services.OfferInput:
+        data: dict[str, Any] = dict(self.validated_data)
+        upload = data.pop("image", None)
+        return services.OfferInput(
+            title=data["title"],
+            description=data["description"],
+            discount_kind=data["discount_kind"],
+            discount_value=data.get("discount_value"),
+            age_min=data.get("age_min"),
+            age_max=data.get("age_max"),
+            gender=data["gender"],
+            segments=tuple(data["segments"]),
+            area_kind=data["area_kind"],
+            regions=tuple(data["regions"]),
+            store_id=data.get("store"),
+            radius_m=data.get("radius_m"),
+            start_date=data.get("start_date"),
+            end_date=data.get("end_date"),
+            days_of_week=tuple(data["days_of_week"]),
+            hour_from=data.get("hour_from"),
+            hour_to=data.get("hour_to"),
+            max_coupons=data.get("max_coupons"),
+            max_redemptions=data.get("max_redemptions"),
+            daily_cap=data.get("daily_cap"),
+            trigger=data["trigger"],
+            valid_days=data["valid_days"],
+            image=services.ImageUpload(content=upload.read(), name=upload.name or "")
+            if upload
+            else None,
+        )
+
+
+class OfferOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    has_image = serializers.SerializerMethodField()
+    discount_kind = serializers.CharField()
+    discount_value = serializers.DecimalField(max_digits=10, decimal_places=2)
+    age_min = serializers.IntegerField(allow_null=True)
+    age_max = serializers.IntegerField(allow_null=True)
+    gender = serializers.CharField()
+    segments = serializers.ListField(child=serializers.CharField())
+    trigger = serializers.CharField()
+    area_kind = serializers.CharField()
+    regions = serializers.ListField(child=serializers.CharField())
+    store = serializers.IntegerField(source="store_id", allow_null=True)
+    radius_m = serializers.IntegerField(allow_null=True)
+    start_date = serializers.DateField()
+    end_date = serializers.DateField()
+    days_of_week = serializers.ListField(child=serializers.IntegerField())
+    hour_from = serializers.TimeField(allow_null=True)
+    hour_to = serializers.TimeField(allow_null=True)
+    max_coupons = serializers.IntegerField()
+    max_redemptions = serializers.IntegerField(allow_null=True)
+    daily_cap = serializers.IntegerField(allow_null=True)
+    valid_days = serializers.IntegerField()
+    status = serializers.CharField()
+    pause_reason = serializers.CharField()
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    updated_at = serializers.DateTimeField()
+
+    def get_has_image(self, offer: MerchantOffer) -> bool:
+        return bool(offer.image_content_type)
+
+
+def _offer_body(offer: MerchantOffer) -> dict[str, Any]:
+    return dict(OfferOutputSerializer(offer).data)
+
+
+class OfferListCreateApi(MerchantApi):
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def get(self, request: Request) -> Response:
+        offers = selectors.merchant_offer_list(
+            merchant=self.merchant(request), status=request.query_params.get("status")
+        )
+        return Response({"results": OfferOutputSerializer(offers, many=True).data})
+
+    def post(self, request: Request) -> Response:
+        merchant = self.merchant(request)
+        incoming = OfferInputSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        try:
+            offer = services.merchant_offer_create(
+                merchant=merchant, user=request.user, values=incoming.to_input()
+            )
+        except ValidationError as error:
+            return invalid(error)
+        return Response(_offer_body(offer), status=status.HTTP_201_CREATED)
+
+
+class OfferDetailApi(MerchantApi):
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def get(self, request: Request, offer_id: int) -> Response:
+        return Response(_offer_body(self.offer(request, offer_id)))
+
+    def put(self, request: Request, offer_id: int) -> Response:
+        offer = self.offer(request, offer_id)
+        incoming = OfferInputSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        try:
+            offer = services.merchant_offer_update(
+                offer=offer, user=request.user, values=incoming.to_input()
+            )
+        except ValidationError as error:
+            return invalid(error)
+        except services.TransitionRefused as error:
+            return refused(error)
+        return Response(_offer_body(offer))
+
+
+class OfferSubmitApi(MerchantApi):
+    def post(self, request: Request, offer_id: int) -> Response:
+        offer = self.offer(request, offer_id)
+        try:
+            offer = services.merchant_offer_submit(
+                offer=offer, user=request.user, comment=str(request.data.get("comment", ""))
+            )
+        except ValidationError as error:
+            return invalid(error)
+        except services.TransitionRefused as error:
+            return refused(error)
+        return Response(_offer_body(offer))
+
+
+class OfferPauseApi(MerchantApi):
+    def post(self, request: Request, offer_id: int) -> Response:
+        try:
+            offer = services.merchant_offer_pause(
+                offer=self.offer(request, offer_id),
+                user=request.user,
+                comment=str(request.data.get("comment", "")),
+            )
+        except services.TransitionRefused as error:
+            return refused(error)
+        return Response(_offer_body(offer))
+
+
+class OfferResumeApi(MerchantApi):
+    def post(self, request: Request, offer_id: int) -> Response:
+        try:
+            offer = services.merchant_offer_resume(
+                offer=self.offer(request, offer_id),
+                user=request.user,
+                comment=str(request.data.get("comment", "")),
+            )
+        except services.TransitionRefused as error:
+            return refused(error)
+        return Response(_offer_body(offer))
+
+
+class OfferEventsApi(MerchantApi):
+    def get(self, request: Request, offer_id: int) -> Response:
+        events = selectors.merchant_offer_events(offer=self.offer(request, offer_id))
+        return Response(
+            {
+                "results": [
+                    {
+                        "action": event.action,
+                        "by": event.actor,
+                        "comment": event.comment,
+                        "at": event.at.isoformat(),
+                    }
+                    for event in events
+                ]
+            }
+        )
+
+
+class ReachApi(MerchantApi):
+    def post(self, request: Request) -> Response:
+        merchant = self.merchant(request)
+        incoming = OfferInputSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        reach = selectors.merchant_offer_reach(merchant=merchant, values=incoming.to_input())
+        return Response(
+            {
+                "count": reach.count,
+                "is_small": reach.is_small,
+                "min_group_size": reach.min_group_size,
+                "shown": f"fewer than {reach.min_group_size}" if reach.is_small else reach.count,
+            }
+        )
+
+
+class StoreListApi(MerchantApi):
+    def get(self, request: Request) -> Response:
+        stores = selectors.store_list(merchant=self.merchant(request))
+        return Response(
+            {
+                "results": [
+                    {
+                        "id": store.pk,
+                        "name": store.name,
+                        "address": store.address,
+                        "region": store.region,
+                        "latitude": str(store.latitude),
+                        "longitude": str(store.longitude),
+                    }
+                    for store in stores
+                ]
+            }
+        )
+
+
+class ReportApi(MerchantApi):
+    def get(self, request: Request) -> Response:
+        raw = request.query_params.get("offer")
+        offer_id = int(raw) if raw and raw.isdigit() else None
+        if raw and offer_id is None:
+            return Response(
+                {"error": "offer: give an offer id.", "errors": {"offer": ["Not a number."]}},
+                status=400,
+            )
+        report = selectors.merchant_report(merchant=self.merchant(request), offer_id=offer_id)
+        return Response(
+            {
+                "min_group_size": report.min_group_size,
+                "total_issued": report.total_issued,
+                "total_redeemed": report.total_redeemed,
+                "total_revenue": None
+                if report.total_revenue is None
+                else str(report.total_revenue),
+                "offers": [
+                    {
+                        "offer": row.offer_id,
+                        "title": row.title,
+                        "status": row.status,
+                        "issued": row.issued,
+                        "redeemed": row.redeemed,
+                        "redemption_rate": row.redemption_rate,
+                        "revenue": None if row.revenue is None else str(row.revenue),
+                        "discount_cost": None
+                        if row.discount_cost is None
+                        else str(row.discount_cost),
+                    }
+                    for row in report.offers
+                ],
+                "days": [
+                    {"day": day.day.isoformat(), "issued": day.issued, "redeemed": day.redeemed}
+                    for day in report.days
+                ],
+            }
+        )
