@@ -1,0 +1,213 @@
+"""Deliveries per second through the webhook channel, with none sent twice.
+
+N decisions (offer by webhook, no coupon) are written to PostgreSQL and appended to the
+decisions stream, as the engine does. Then ``manage.py run_dispatcher`` (one process) turns them
+into delivery rows and Celery tasks of ``CDP_DELIVERY_BATCH`` deliveries; one Celery worker with
+2 prefork processes claims each batch with one check-and-set statement, renders and POSTs them
+concurrently over keep-alive connections (``CDP_WEBHOOK_CONCURRENCY`` threads), and records the
+results with one statement. A local aiohttp server counts requests per ``Idempotency-Key``.
+The clock runs from the dispatcher's start to the last webhook received.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+from cdp_site import platform
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+SEED = """
+import sys, uuid, django; django.setup()
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from campaigns.models import Campaign, Decision, Offer
+from realtime.streams import key, redis_client
+run_id, count = sys.argv[1], int(sys.argv[2])
+user, _ = get_user_model().objects.get_or_create(username="bench-delivery")
+campaign = Campaign.objects.create(name=f"bench {run_id}", owner=user)
+Offer.objects.create(slug=f"bench-{run_id}", name="bench", per_customer_limit=1,
+                     webhook_payload={"text": "hello {{ customer.id }}"})
+now = timezone.now()
+action = [{"offer": f"bench-{run_id}", "channel": "webhook"}]
+decisions = [Decision(id=uuid.uuid4(), campaign=campaign, version=1, customer_id=f"{run_id}-{n}",
+             trigger_event_id=f"{run_id}-{n}", outcome="offer", actions=action, occurred_at=now)
+             for n in range(count)]
+Decision.objects.bulk_create(decisions, batch_size=5000)
+client = redis_client()
+pipe = client.pipeline(transaction=False)
+for decision in decisions:
+    pipe.xadd(key("decisions"), {"d": str(decision.id), "campaign": str(campaign.id),
+                                 "outcome": "offer"})
+pipe.execute()
+print(campaign.id)
+"""
+
+COUNT_SQL = """
+import sys, json, django; django.setup()
+from django.db.models import Count
+from campaigns.models import Delivery
+rows = Delivery.objects.filter(campaign_id=int(sys.argv[1])).values_list("status")
+print(json.dumps(dict(rows.annotate(n=Count("id")).order_by())))
+"""
+
+CLEANUP = """
+import sys, django; django.setup()
+from campaigns.models import Campaign, Offer
+Campaign.objects.filter(pk=int(sys.argv[1])).delete()
+Offer.objects.filter(slug=f"bench-{sys.argv[2]}").delete()
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_for_port(port: int, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def _stats(port: int) -> dict[str, int]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=5) as response:
+        return json.loads(response.read())
+
+
+def run(*, quick: bool) -> dict[str, Any]:
+    count = 5_000 if quick else 20_000
+    run_id = uuid.uuid4().hex[:8]
+    prefix = f"bench-delivery-{run_id}:"
+    queue = f"bench-delivery-{run_id}"
+    processes: list[subprocess.Popen[bytes]] = []
+    with platform.servers() as environment:
+        sink_port = _free_port()
+        environment = {
+            **environment,
+            "DJANGO_SETTINGS_MODULE": "cdp_site.settings.dev",
+            "CDP_KEY_PREFIX": prefix,
+            "CDP_CELERY_QUEUE": queue,
+            "CDP_WEBHOOK_URL": f"http://127.0.0.1:{sink_port}/hook",
+            "CDP_WEBHOOK_CONCURRENCY": "16",
+            "CDP_DELIVERY_BATCH": "250",
+            "CDP_LOG_LEVEL": "WARNING",
+        }
+        subprocess.run(
+            [PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"],
+            cwd=ROOT,
+            env=environment,
+            check=True,
+        )
+        try:
+            processes.append(
+                subprocess.Popen([PYTHON, "bench/_webhook_sink.py", str(sink_port)], cwd=ROOT)
+            )
+            _wait_for_port(sink_port)
+            seeded = subprocess.run(
+                [PYTHON, "-c", SEED, run_id, str(count)],
+                cwd=ROOT,
+                env=environment,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            campaign_id = int(seeded.stdout.strip().splitlines()[-1])
+            worker_log = ROOT / ".data" / f"bench-delivery-worker-{run_id}.log"
+            worker_log.parent.mkdir(exist_ok=True)
+            processes.append(
+                subprocess.Popen(
+                    [
+                        PYTHON,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "cdp_site",
+                        "worker",
+                        "--concurrency",
+                        "2",
+                        "--prefetch-multiplier",
+                        "2",
+                        "--queues",
+                        queue,
+                        "--without-gossip",
+                        "--without-mingle",
+                        "--loglevel",
+                        "WARNING",
+                        "--hostname",
+                        f"bench-{run_id}@%h",
+                    ],
+                    cwd=ROOT,
+                    env=environment,
+                    stdout=worker_log.open("wb"),
+                    stderr=subprocess.STDOUT,
+                )
+            )
+            time.sleep(6)  # the worker's processes import Django and connect
+            started = time.monotonic()
+            processes.append(
+                subprocess.Popen([PYTHON, "manage.py", "run_dispatcher"], cwd=ROOT, env=environment)
+            )
+            deadline = started + (120 if quick else 300)
+            stats = _stats(sink_port)
+            while stats["unique"] < count and time.monotonic() < deadline:
+                time.sleep(0.05)
+                stats = _stats(sink_port)
+            elapsed = time.monotonic() - started
+            time.sleep(2)  # late duplicates would show up now
+            stats = _stats(sink_port)
+            statuses = json.loads(
+                subprocess.run(
+                    [PYTHON, "-c", COUNT_SQL, str(campaign_id)],
+                    cwd=ROOT,
+                    env=environment,
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                ).stdout
+            )
+        finally:
+            for process in reversed(processes):
+                process.terminate()
+            for process in processes:
+                try:
+                    process.wait(15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+        subprocess.run([PYTHON, "-c", CLEANUP, str(campaign_id), run_id], cwd=ROOT, env=environment)
+        import redis
+
+        client = redis.Redis.from_url(environment["REDIS_URL"])
+        for name in [*list(client.scan_iter(match=prefix + "*", count=1000)), queue]:
+            client.delete(name)
+    return {
+        "figures": {
+            "webhook_deliveries_per_s": round(stats["unique"] / elapsed, 1),
+            "deliveries": stats["unique"],
+            "duplicate_sends": stats["duplicates"],
+            "deliveries_sent_in_postgresql": statuses.get("sent", 0),
+            "deliveries_not_sent": count - statuses.get("sent", 0),
+            "elapsed_s": round(elapsed, 2),
+        },
+        "units": {"webhook_deliveries_per_s": "1/s", "elapsed_s": "s"},
+        "goals": {
+            "webhook_deliveries_per_s": ">= 2000",
+            "duplicate_sends": "<= 0",
+            "deliveries_not_sent": "<= 0",
+        },
+    }
