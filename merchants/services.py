@@ -546,6 +546,7 @@ def merchant_offer_approve(*, offer: MerchantOffer, user: Any, comment: str = ""
     campaign_services.campaign_submit_for_approval(campaign=campaign, user=submitter)
     campaign_services.campaign_approve(campaign=campaign, user=user, comment=comment)
     campaign_services.campaign_publish(campaign=campaign, user=user, comment=comment)
+    campaign.refresh_from_db()  # the lifecycle services changed their own locked copy
     current.campaign = campaign
     current.status = MerchantOfferStatus.LIVE
     current.decided_by = user
