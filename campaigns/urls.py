@@ -5,6 +5,7 @@ from campaigns import views
 app_name = "campaigns"
 urlpatterns = [
     path("", views.campaign_list, name="list"),
-    path("dashboards/", views.dashboard_overview, name="dashboards"),
+    path("dashboards/", include("campaigns.dashboards.urls")),
     path("", include("campaigns.offers.urls")),
+    path("", include("campaigns.designer.urls")),
 ]

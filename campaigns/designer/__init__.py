@@ -1,0 +1,1 @@
+"""The no-code campaign designer: cards of fields over the rule spec, htmx edits."""

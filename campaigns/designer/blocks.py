@@ -1,0 +1,673 @@
+"""The spec as the designer shows it: cards of fields, top to bottom, built from the JSON.
+
+Every field knows its JSON path in the spec; an edit posts (path, value, kind) and the server
+applies it (``edits.py``). Widgets follow the attribute's type: numbers, enums (a list of the
+registered values), dates, durations typed as "7 minutes".
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from campaigns.spec.catalog import CHANNELS, Catalog
+from campaigns.spec.paths import get_at, is_under, join_path
+from campaigns.spec.validation import SpecProblem
+from campaigns.spec.words import condition_words, duration_for_input
+
+OP_LABELS = {
+    "=": "is",
+    "!=": "is not",
+    "in": "is one of",
+    "not_in": "is none of",
+    "<": "is less than",
+    "<=": "is at most",
+    ">": "is more than",
+    ">=": "is at least",
+    "between": "is between",
+    "contains": "contains",
+    "exists": "is known",
+    "not_exists": "is unknown",
+    "within_next": "is within the next",
+    "within_last": "was within the last",
+}
+OPS_BY_TYPE = {
+    "number": ("=", "!=", "<", "<=", ">", ">=", "between", "in", "not_in", "exists", "not_exists"),
+    "integer": ("=", "!=", "<", "<=", ">", ">=", "between", "in", "not_in", "exists", "not_exists"),
+    "string": ("=", "!=", "in", "not_in", "contains", "exists", "not_exists"),
+    "enum": ("=", "!=", "in", "not_in", "exists", "not_exists"),
+    "boolean": ("=", "!=", "exists", "not_exists"),
+    "date": ("within_next", "within_last", "<", "<=", ">", ">=", "between", "exists", "not_exists"),
+    "datetime": ("within_next", "within_last", "<", "<=", ">", ">=", "between", "exists",
+                 "not_exists"),
+}  # fmt: skip
+COUNT_OPS = (">=", ">", "=", "<=", "<", "between")
+CONDITION_KINDS = (
+    ("profile", "Profile attribute"),
+    ("attr", "Trigger event attribute"),
+    ("count", "Count of events in a window"),
+    ("sum", "Sum of an attribute in a window"),
+    ("sequence", "Sequence: A then B"),
+    ("segment", "Segment membership"),
+    ("score", "Model score"),
+    ("all", "Group: all of"),
+    ("any", "Group: any of"),
+)
+ACTION_KINDS = (
+    ("offer", "Send an offer"),
+    ("notify_staff", "Notify staff"),
+    ("set_profile", "Set a profile fact"),
+    ("emit", "Emit a derived event"),
+)
+DURATION_HINT = "e.g. 7 minutes, 1 day, 30d"
+_SAFE = re.compile(r"[^A-Za-z0-9]+")
+
+
+def dom_id(path: str) -> str:
+    return "b-" + (_SAFE.sub("-", path).strip("-") or "root")
+
+
+@dataclass
+class Field:
+    label: str
+    path: str
+    kind: str  # text | number | duration | list | multi | select | date | clock | percent | area
+    value: object = ""
+    choices: Sequence[tuple[str, str]] = ()
+    rerender: bool = False
+    locked: bool = False
+    placeholder: str = ""
+    width: int = 3  # bootstrap columns out of 12
+
+    @property
+    def shown(self) -> str:
+        value = self.value
+        if value is None:
+            return ""
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        if isinstance(value, list):
+            return ", ".join(str(item) for item in value)
+        return str(value)
+
+    @property
+    def hx_vals(self) -> str:
+        return json.dumps(
+            {"op": "set", "path": self.path, "kind": self.kind, "rerender": int(self.rerender)}
+        )
+
+    @property
+    def size(self) -> int:
+        return max(2, min(len(self.choices), 6))
+
+    @property
+    def input_type(self) -> str:
+        return {"date": "date", "clock": "time"}.get(self.kind, "text")
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind in ("number", "percent", "list_number")
+
+    @property
+    def selected(self) -> set[str]:
+        value = self.value
+        if isinstance(value, list):
+            return {str(item) for item in value}
+        return {self.shown}
+
+    @property
+    def choices_with_current(self) -> list[tuple[str, str]]:
+        """The choices, plus the current value when it is not among them (a deleted event
+        type still shows, and the error under it says why)."""
+        choices = list(self.choices)
+        known = {value for value, _ in choices}
+        if self.kind == "select" and self.shown and self.shown not in known:
+            choices.insert(0, (self.shown, f"{self.shown} (unknown)"))
+        return choices
+
+
+@dataclass
+class Card:
+    path: str
+    title: str
+    kind: str = ""
+    fields: list[Field] = field(default_factory=list)
+    children: list[Card] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    add_path: str = ""
+    add_choices: Sequence[tuple[str, str]] = ()
+    add_label: str = "Add"
+    movable: bool = False
+    removable: bool = False
+    negatable: bool = False
+    negated: bool = False
+    note: str = ""
+    toggles: list[tuple[str, str, bool]] = field(default_factory=list)  # (what, label, on)
+    locked: bool = False
+    control_path: str = ""  # what move / remove / negate act on (the "not" around a block)
+
+    def __post_init__(self) -> None:
+        self.control_path = self.control_path or self.path
+
+    @property
+    def dom_id(self) -> str:
+        return dom_id(self.path)
+
+    def walk(self) -> list[Card]:
+        cards = [self]
+        for child in self.children:
+            cards.extend(child.walk())
+        return cards
+
+
+class Builder:
+    """Builds the cards of one spec; ``problems`` are attached to the deepest card they name."""
+
+    def __init__(
+        self,
+        spec: Mapping[str, object],
+        catalog: Catalog,
+        problems: Sequence[SpecProblem] = (),
+        locked_paths: Sequence[str] = (),
+    ) -> None:
+        self.spec = spec
+        self.catalog = catalog
+        self.problems = list(problems)
+        self.locked_paths = list(locked_paths)
+        trigger = spec.get("trigger")
+        self.trigger_event = trigger.get("event") if isinstance(trigger, Mapping) else None
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def locked(self, path: str) -> bool:
+        return any(is_under(path, locked) for locked in self.locked_paths)
+
+    def event_choices(self) -> list[tuple[str, str]]:
+        return [("", "— pick an event —")] + [(n, n) for n in self.catalog.event_types]
+
+    def profile_choices(self) -> list[tuple[str, str]]:
+        return [(name, name) for name in self.catalog.profile_attributes]
+
+    def attribute_choices(self, event: object, numbers_only: bool = False) -> list[tuple[str, str]]:
+        return [
+            (a.name, a.name)
+            for a in self.catalog.attributes_of(event)
+            if not numbers_only or a.type == "number"
+        ]
+
+    def field(self, label: str, path: str, kind: str, **kwargs: object) -> Field:
+        value = kwargs.pop("value", get_at(self.spec, path))
+        return Field(label, path, kind, value, locked=self.locked(path), **kwargs)  # type: ignore[arg-type]
+
+    def duration(self, label: str, path: str, **kwargs: object) -> Field:
+        return self.field(
+            label, path, "duration", value=duration_for_input(get_at(self.spec, path)),
+            placeholder=DURATION_HINT, **kwargs,
+        )  # fmt: skip
+
+    # --- predicates -----------------------------------------------------------------------------
+
+    def predicate_fields(
+        self, block: Mapping[str, object], path: str, subject: str, event: object
+    ) -> list[Field]:
+        """attr/profile name, operator and value widgets by the attribute's type."""
+        name = block.get(subject)
+        values: tuple[str, ...] = ()
+        if subject == "profile":
+            kind = self.catalog.profile_attributes.get(str(name), "")
+            names = self.profile_choices()
+            fields = [
+                self.field("Profile field", join_path(path, "profile"), "select",
+                           choices=names, rerender=True, width=3)
+            ]  # fmt: skip
+        else:
+            attribute = self.catalog.attribute(event, name)
+            kind = attribute.type if attribute is not None else ""
+            values = attribute.values if attribute is not None else ()
+            names = self.attribute_choices(event)
+            field_kind = "select" if names else "text"
+            fields = [
+                self.field("Attribute", join_path(path, "attr"), field_kind, choices=names,
+                           rerender=True, width=3)
+            ]  # fmt: skip
+        ops = OPS_BY_TYPE.get(kind, tuple(OP_LABELS))
+        op = block.get("op")
+        fields.append(
+            self.field("Operator", join_path(path, "op"), "select",
+                       choices=[(o, OP_LABELS[o]) for o in ops], rerender=True, width=3)
+        )  # fmt: skip
+        fields.extend(self.value_fields(block, path, str(op), kind, values))
+        return fields
+
+    def value_fields(
+        self,
+        block: Mapping[str, object],
+        path: str,
+        op: str,
+        kind: str,
+        values: Sequence[str] = (),
+    ) -> list[Field]:
+        value_path = join_path(path, "value")
+        if op in ("exists", "not_exists"):
+            return []
+        if op in ("within_next", "within_last"):
+            return [self.duration("Period", value_path, width=4)]
+        is_date = kind in ("date", "datetime")
+        scalar = "date" if is_date else ("number" if kind in ("number", "integer") else "text")
+        if op == "between":
+            return [
+                self.field(
+                    "From", join_path(value_path, 0), scalar, value=_item(block, 0), width=3
+                ),
+                self.field("To", join_path(value_path, 1), scalar, value=_item(block, 1), width=3),
+            ]
+        if op in ("in", "not_in"):
+            if values:
+                return [
+                    self.field("Values", value_path, "multi", choices=[(v, v) for v in values],
+                               width=6)
+                ]  # fmt: skip
+            list_kind = "list_number" if scalar == "number" else "list"
+            return [self.field("Values", value_path, list_kind, placeholder="a, b, c", width=6)]
+        if values and op in ("=", "!="):
+            return [
+                self.field("Value", value_path, "select",
+                           choices=[("", "—")] + [(v, v) for v in values], width=4)
+            ]  # fmt: skip
+        if kind == "boolean":
+            return [
+                self.field("Value", value_path, "bool",
+                           choices=[("true", "yes"), ("false", "no")], width=3)
+            ]  # fmt: skip
+        return [self.field("Value", value_path, scalar, width=4)]
+
+    def filter_card(self, where: object, path: str, event: object, title: str) -> Card:
+        """An event filter: one predicate, or an all-group of predicates."""
+        card = Card(path=path, title=title, kind="filters", add_path=path,
+                    add_choices=(("filter", "+ filter"),), add_label="Filter")  # fmt: skip
+        items: list[tuple[str, object]] = []
+        if isinstance(where, Mapping) and isinstance(where.get("all"), list):
+            items = [(f"{path}.all[{i}]", item) for i, item in enumerate(where["all"])]  # type: ignore[arg-type]
+        elif isinstance(where, Mapping):
+            items = [(path, where)]
+        for item_path, item in items:
+            if isinstance(item, Mapping) and "attr" in item:
+                card.children.append(
+                    Card(path=item_path, title="where", kind="attr", removable=True,
+                         fields=self.predicate_fields(item, item_path, "attr", event))
+                )  # fmt: skip
+            else:
+                card.children.append(
+                    Card(path=item_path, title="where", kind="json", removable=True,
+                         note=condition_words(item))
+                )  # fmt: skip
+        return card
+
+    # --- conditions ---------------------------------------------------------------------------
+
+    def condition_card(self, block: object, path: str, index: int, nested: bool) -> Card:
+        title = f"Condition {index + 1}"
+        card = Card(path=path, title=title, movable=True, removable=True, negatable=True)
+        if isinstance(block, Mapping) and "not" in block and len(block) == 1:
+            inner = self.condition_card(block.get("not"), join_path(path, "not"), index, nested)
+            inner.control_path = path
+            inner.negated = True
+            inner.title = f"{title}: NOT"
+            return inner
+        if not isinstance(block, Mapping):
+            card.kind = "json"
+            card.note = json.dumps(block)
+            return card
+        if "all" in block or "any" in block:
+            group = "all" if "all" in block else "any"
+            card.kind = "group"
+            card.title = f"{title}: {'all' if group == 'all' else 'any'} of"
+            card.toggles = [("group_all", "all of (AND)", group == "all"),
+                            ("group_any", "any of (OR)", group == "any")]  # fmt: skip
+            items = block.get(group)
+            if isinstance(items, list):
+                for i, item in enumerate(items):
+                    card.children.append(
+                        self.condition_card(item, f"{path}.{group}[{i}]", i, nested=True)
+                    )
+            card.add_path = f"{path}.{group}"
+            card.add_choices = CONDITION_KINDS
+            card.add_label = "Add a condition to this group"
+            return card
+        if "profile" in block:
+            card.kind = "profile"
+            card.fields = self.predicate_fields(block, path, "profile", None)
+        elif "attr" in block:
+            card.kind = "attr"
+            card.fields = self.predicate_fields(block, path, "attr", self.trigger_event)
+        elif "count" in block or "sum" in block:
+            kind = "count" if "count" in block else "sum"
+            card.kind = kind
+            inner_path = join_path(path, kind)
+            inner = block.get(kind)
+            event = inner.get("event") if isinstance(inner, Mapping) else None
+            card.fields = [
+                self.field("Event", join_path(inner_path, "event"), "select",
+                           choices=self.event_choices(), rerender=True, width=4),
+            ]  # fmt: skip
+            if kind == "sum":
+                numbers = self.attribute_choices(event, numbers_only=True)
+                card.fields.append(
+                    self.field("Sum of", join_path(inner_path, "attr"),
+                               "select" if numbers else "text", choices=numbers, width=3)
+                )  # fmt: skip
+            card.fields += [
+                self.duration("Within", join_path(inner_path, "within"), width=3),
+                self.field("Same", join_path(inner_path, "same"), "list",
+                           placeholder="e.g. screen", width=2),
+            ]  # fmt: skip
+            op = block.get("op")
+            card.fields.append(
+                self.field("Count is" if kind == "count" else "Total is", join_path(path, "op"),
+                           "select", choices=[(o, OP_LABELS[o]) for o in COUNT_OPS],
+                           rerender=True, width=3)
+            )  # fmt: skip
+            card.fields += self.value_fields(block, path, str(op), "number")
+            where = inner.get("where") if isinstance(inner, Mapping) else None
+            card.children.append(
+                self.filter_card(where, join_path(inner_path, "where"), event, "Only events where")
+            )
+        elif "sequence" in block:
+            card.kind = "sequence"
+            steps = block.get("sequence")
+            if isinstance(steps, list):
+                for i in range(len(steps)):
+                    step_path = f"{path}.sequence[{i}]"
+                    step_card = Card(path=step_path, title=f"Step {i + 1}", kind="step",
+                                     removable=len(steps) > 2, movable=True)  # fmt: skip
+                    step_card.fields = [
+                        self.field("Event", join_path(step_path, "event"), "select",
+                                   choices=self.event_choices(), rerender=True, width=4)
+                    ]  # fmt: skip
+                    card.children.append(step_card)
+            card.fields = [
+                self.duration("All within", join_path(path, "within"), width=4),
+                self.field("Same", join_path(path, "same"), "list", placeholder="e.g. cart_id",
+                           width=3),
+            ]  # fmt: skip
+            card.add_path = join_path(path, "sequence")
+            card.add_choices = (("step", "+ step"),)
+            card.add_label = "Step"
+            card.note = "The trigger event is the last step."
+        elif "segment" in block:
+            card.kind = "segment"
+            card.fields = [self.field("Segment", join_path(path, "segment"), "text", width=6)]
+        elif "score" in block:
+            card.kind = "score"
+            card.fields = [
+                self.field("Model", join_path(path, "score"), "text", width=4),
+                self.field("Operator", join_path(path, "op"), "select",
+                           choices=[(o, OP_LABELS[o]) for o in COUNT_OPS], rerender=True, width=3),
+            ]  # fmt: skip
+            card.fields += self.value_fields(block, path, str(block.get("op")), "number")
+        else:
+            card.kind = "json"
+            card.note = json.dumps(block)
+        card.note = card.note or condition_words(block)
+        return card
+
+    # --- actions ------------------------------------------------------------------------------
+
+    def action_card(self, action: object, path: str, index: int) -> Card:
+        card = Card(path=path, title=f"Action {index + 1}", movable=True, removable=True)
+        if not isinstance(action, Mapping):
+            card.kind = "json"
+            card.note = json.dumps(action)
+            return card
+        channels = [(c, c) for c in CHANNELS]
+        if "offer" in action:
+            card.kind = "offer"
+            offers = [(slug, name) for slug, name in self.catalog.offers.items()]
+            card.fields = [
+                self.field("Offer", join_path(path, "offer"), "select",
+                           choices=[("", "— pick an offer —"), *offers], width=5),
+                self.field("Channel", join_path(path, "channel"), "select", choices=channels,
+                           width=3),
+                self.field("Else", join_path(path, "fallback"), "select",
+                           choices=[("", "no fallback"), *channels], width=3),
+            ]  # fmt: skip
+        elif "notify_staff" in action:
+            card.kind = "notify_staff"
+            base = join_path(path, "notify_staff")
+            card.fields = [
+                self.field("Team", join_path(base, "team"), "text", width=4),
+                self.field("Message", join_path(base, "message"), "text", width=8),
+            ]
+        elif "set_profile" in action:
+            card.kind = "set_profile"
+            facts = action.get("set_profile")
+            base = join_path(path, "set_profile")
+            if isinstance(facts, Mapping):
+                for name in facts:
+                    card.fields.append(
+                        self.field(f"Set {name} to", join_path(base, str(name)), "text", width=6)
+                    )
+            card.note = "Facts are seen by other rules at once (forward chaining)."
+        elif "emit" in action:
+            card.kind = "emit"
+            card.fields = [
+                self.field("Event", join_path(path, "emit.event"), "select",
+                           choices=self.event_choices(), width=5)
+            ]  # fmt: skip
+        else:
+            card.kind = "json"
+            card.note = json.dumps(action)
+        return card
+
+    def actions_list(self, actions: object, path: str) -> list[Card]:
+        if not isinstance(actions, list):
+            return []
+        return [self.action_card(a, f"{path}[{i}]", i) for i, a in enumerate(actions)]
+
+    # --- the sections -------------------------------------------------------------------------
+
+    def sections(self) -> list[Card]:
+        spec = self.spec
+        cards: list[Card] = []
+        campaign = Card(path="name", title="Campaign", kind="campaign")
+        campaign.fields = [
+            self.field("Name", "name", "text", width=6),
+            self.field("Starts", "schedule.start", "date", width=3),
+            self.field("Ends", "schedule.end", "date", width=3),
+        ]
+        cards.append(campaign)
+
+        trigger = spec.get("trigger")
+        trigger_card = Card(path="trigger", title="Trigger", kind="trigger")
+        is_date = isinstance(trigger, Mapping) and "date" in trigger
+        trigger_card.toggles = [("trigger_event", "an event", not is_date),
+                                ("trigger_date", "a date in the profile", is_date)]  # fmt: skip
+        if is_date:
+            dates = [(n, n) for n, t in self.catalog.profile_attributes.items()
+                     if t in ("date", "datetime")]  # fmt: skip
+            trigger_card.fields = [
+                self.field("Profile date", "trigger.date", "select", choices=dates, width=5),
+                self.field("Offset", "trigger.offset", "signed_duration",
+                           value=duration_for_input(get_at(spec, "trigger.offset")),
+                           placeholder="-7 days = 7 days before", width=4),
+            ]  # fmt: skip
+        else:
+            trigger_card.fields = [
+                self.field("When a customer has the event", "trigger.event", "select",
+                           choices=self.event_choices(), rerender=True, width=6)
+            ]  # fmt: skip
+            where = trigger.get("where") if isinstance(trigger, Mapping) else None
+            trigger_card.children.append(
+                self.filter_card(where, "trigger.where", self.trigger_event, "where")
+            )
+        cards.append(trigger_card)
+
+        conditions = spec.get("conditions")
+        conditions_card = Card(
+            path="conditions", title="Conditions", kind="conditions",
+            add_choices=CONDITION_KINDS, add_label="Add a condition",
+        )  # fmt: skip
+        group = "any" if isinstance(conditions, Mapping) and "any" in conditions else "all"
+        conditions_card.toggles = [("group_all", "all of (AND)", group == "all"),
+                                   ("group_any", "any of (OR)", group == "any")]  # fmt: skip
+        conditions_card.add_path = f"conditions.{group}"
+        if isinstance(conditions, Mapping) and isinstance(conditions.get(group), list):
+            for i, block in enumerate(conditions[group]):  # type: ignore[arg-type]  # checked
+                conditions_card.children.append(
+                    self.condition_card(block, f"conditions.{group}[{i}]", i, nested=False)
+                )
+        elif conditions is not None:
+            conditions_card.children.append(self.condition_card(conditions, "conditions", 0, False))
+        if not conditions_card.children:
+            conditions_card.note = "No conditions: every trigger event qualifies."
+        cards.append(conditions_card)
+
+        wait = Card(path="unless", title="Wait / unless", kind="wait")
+        has_unless = isinstance(spec.get("unless"), Mapping)
+        has_delay = "delay" in spec
+        wait.toggles = [("unless", "unless another event arrives", has_unless),
+                        ("delay", "delay the action", has_delay)]  # fmt: skip
+        if has_unless:
+            unless = spec["unless"]
+            wait.fields = [
+                self.field("Unless the customer has", "unless.event", "select",
+                           choices=self.event_choices(), rerender=True, width=5),
+                self.duration("within", "unless.within", width=4),
+                self.field("Same", "unless.same", "list", placeholder="e.g. cart_id", width=3),
+            ]  # fmt: skip
+            wait.children.append(
+                self.filter_card(unless.get("where"), "unless.where",  # type: ignore[union-attr]
+                                 unless.get("event"), "where")  # type: ignore[union-attr]
+            )  # fmt: skip
+        if has_delay:
+            wait.fields.append(self.duration("Act after", "delay", width=4))
+        if not wait.fields:
+            wait.note = "Acts at once when the conditions hold."
+        cards.append(wait)
+
+        offer = Card(path="actions", title="Offer and actions", kind="offer")
+        has_variants = "variants" in spec
+        offer.toggles = [("ab", "A/B test", has_variants)]
+        if has_variants:
+            offer.path = "variants"
+            variants = spec.get("variants")
+            if isinstance(variants, list):
+                for i, variant in enumerate(variants):
+                    vpath = f"variants[{i}]"
+                    vcard = Card(path=vpath, title=f"Variant {i + 1}", kind="variant",
+                                 removable=len(variants) > 2,
+                                 add_path=f"{vpath}.actions", add_choices=ACTION_KINDS,
+                                 add_label="Add an action")  # fmt: skip
+                    vcard.fields = [
+                        self.field("Name", f"{vpath}.name", "text", width=4),
+                        self.field("Share %", f"{vpath}.share", "percent",
+                                   value=_percent(get_at(spec, f"{vpath}.share")), width=3),
+                    ]  # fmt: skip
+                    actions = variant.get("actions") if isinstance(variant, Mapping) else None
+                    vcard.children = self.actions_list(actions, f"{vpath}.actions")
+                    offer.children.append(vcard)
+            offer.add_path = "variants"
+            offer.add_choices = (("variant", "+ variant"),)
+            offer.add_label = "Variant"
+        else:
+            offer.children = self.actions_list(spec.get("actions"), "actions")
+            offer.add_path = "actions"
+            offer.add_choices = ACTION_KINDS
+            offer.add_label = "Add an action"
+        offer.fields = [
+            self.field("Hold out %", "guards.holdout", "percent",
+                       value=_percent(get_at(spec, "guards.holdout")), width=3)
+        ]  # fmt: skip
+        cards.append(offer)
+
+        limits = Card(path="guards", title="Limits", kind="limits")
+        guards = spec.get("guards") if isinstance(spec.get("guards"), Mapping) else {}
+        limits.toggles = [
+            ("cap", "frequency cap", "cap" in guards),  # type: ignore[operator]
+            ("quiet_hours", "quiet hours", "quiet_hours" in guards),  # type: ignore[operator]
+            ("budget", "budget", "budget" in guards),  # type: ignore[operator]
+        ]
+        if "cap" in guards:  # type: ignore[operator]
+            limits.fields += [
+                self.field("At most (times)", "guards.cap.max", "number", width=3),
+                self.field("per", "guards.cap.per", "duration",
+                           value=duration_for_input(get_at(spec, "guards.cap.per")),
+                           placeholder="30 days, or ever", width=3),
+            ]  # fmt: skip
+        if "quiet_hours" in guards:  # type: ignore[operator]
+            limits.fields += [
+                self.field("Quiet from", "guards.quiet_hours.from", "clock", width=2),
+                self.field("to", "guards.quiet_hours.to", "clock", width=2),
+                self.field("then", "guards.quiet_hours.then", "select",
+                           choices=[("defer", "hold until it ends"), ("drop", "drop it")],
+                           width=3),
+            ]  # fmt: skip
+        if "budget" in guards:  # type: ignore[operator]
+            limits.fields.append(
+                self.field("At most offers in all", "guards.budget.max_offers", "number", width=3)
+            )
+        limits.fields.append(
+            self.field("Priority (0 to 1000)", "guards.priority", "number", width=3)
+        )
+        cards.append(limits)
+
+        goal = Card(path="goal", title="Goal", kind="goal")
+        has_goal = isinstance(spec.get("goal"), Mapping)
+        goal.toggles = [("goal", "track a conversion", has_goal)]
+        if has_goal:
+            goal_event = get_at(spec, "goal.event")
+            numbers = self.attribute_choices(goal_event, numbers_only=True)
+            goal.fields = [
+                self.field("Conversion event", "goal.event", "select",
+                           choices=self.event_choices(), rerender=True, width=5),
+                self.duration("within", "goal.within", width=3),
+                self.field("Revenue from", "goal.revenue", "select",
+                           choices=[("", "—"), *numbers], width=4),
+            ]  # fmt: skip
+            goal.children.append(
+                self.filter_card(get_at(spec, "goal.where"), "goal.where", goal_event, "where")
+            )
+        cards.append(goal)
+        self._attach_problems(cards)
+        return cards
+
+    def _attach_problems(self, cards: list[Card]) -> None:
+        everything = [card for section in cards for card in section.walk()]
+        for card in everything:
+            card.locked = self.locked(card.control_path)
+        for problem in self.problems:
+            owner = None
+            for card in everything:
+                if is_under(problem.path, card.path) and (
+                    owner is None or len(card.path) > len(owner.path)
+                ):
+                    owner = card
+            if owner is None:
+                owner = cards[0]
+            owner.errors.append(problem.message)
+
+
+def _item(block: Mapping[str, object], index: int) -> object:
+    value = block.get("value")
+    if isinstance(value, list) and len(value) > index:
+        return value[index]
+    return None
+
+
+def _percent(share: object) -> object:
+    if isinstance(share, int | float) and not isinstance(share, bool):
+        return round(share * 100, 4)
+    return share
+
+
+def cards_for(
+    spec: Mapping[str, object],
+    catalog: Catalog,
+    problems: Sequence[SpecProblem] = (),
+    locked_paths: Sequence[str] = (),
+) -> list[Card]:
+    return Builder(spec, catalog, problems, locked_paths).sections()
