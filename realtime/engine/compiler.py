@@ -697,11 +697,14 @@ def _parse_goal(ctx: ParseContext, raw: object) -> Goal | None:
     return Goal(event, where, matches, within, revenue)  # type: ignore[arg-type]  # checked
 
 
-def indexable_trigger(where: Condition | None) -> tuple[str, tuple[object, ...]] | None:
-    """(attribute, values) when the trigger's filter requires one of a few exact values.
+def indexable_trigger(
+    where: Condition | None,
+) -> tuple[str, tuple[object, ...], Callable[[Mapping[str, object]], bool] | None] | None:
+    """(attribute, values, residual filter) when the filter requires one of a few exact values.
 
-    The plan then looks the rule up by the event's value instead of testing it (an alpha
-    index), so 3,000 campaigns cost about what the few matching ones cost.
+    The plan then looks the rule (or stream) up by the event's value instead of testing it (an
+    alpha index), so 3,000 campaigns cost about what the few matching ones cost; only the
+    residual part of the filter (None: nothing left) is still tested.
     """
     candidates: tuple[Condition, ...]
     if isinstance(where, AttrCondition):
@@ -714,5 +717,11 @@ def indexable_trigger(where: Condition | None) -> tuple[str, tuple[object, ...]]
         if isinstance(item, AttrCondition) and item.predicate.op in ("=", "in"):
             value = item.predicate.value
             values = tuple(value) if item.predicate.op == "in" else (value,)  # type: ignore[arg-type]
-            return item.name, values
+            rest = tuple(other for other in candidates if other is not item)
+            residual = None
+            if len(rest) == 1:
+                residual = compile_where(rest[0])
+            elif rest:
+                residual = compile_where(AllCondition(where.path, where.label, rest))  # type: ignore[union-attr]
+            return item.name, values, residual
     return None

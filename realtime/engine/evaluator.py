@@ -348,7 +348,8 @@ class Engine:
         attrs = event.attributes
         ts = event.ts
         streams = index.streams
-        if streams:
+        stream_dispatch = index.stream_dispatch
+        if streams or stream_dispatch:
             if state is None:
                 state = self.states[customer_id] = CustomerState()
             windows = state.windows
@@ -356,8 +357,23 @@ class Engine:
             for stream in streams:
                 if stream.record(windows, attrs, ts):
                     changed = True
+            for attribute, table in stream_dispatch:
+                value = attrs.get(attribute)
+                if value is None:
+                    continue
+                try:
+                    group = table.get(value)
+                except TypeError:  # an unhashable value matches no indexed filter
+                    continue
+                if group:
+                    for stream in group:
+                        if stream.record(windows, attrs, ts):
+                            changed = True
             if changed:
                 self._out.dirty.add(customer_id)
+            elif state.is_empty():
+                del self.states[customer_id]  # nothing recorded: keep no empty state around
+                state = None
         rules = index.always
         if index.dispatch:
             for attribute, table in index.dispatch:
@@ -1022,9 +1038,9 @@ class Engine:
         if event.type == PROFILE_UPDATED:
             self._facts.setdefault(customer_id, {}).update(event.attributes)
         index = self._plan.index_for(event.type)
-        if index.streams:
+        if index.streams or index.stream_dispatch:
             state = self._state(customer_id)
-            for stream in index.streams:
+            for stream in index.all_streams:
                 stream.record(state.windows, event.attributes, event.ts)
         state = self.states.get(customer_id)
         results = []
@@ -1161,25 +1177,12 @@ def _first_failure(items: list[ExplanationItem]) -> str:
 
 
 def _trigger_item(rule: PlannedRule, trigger: Event) -> ExplanationItem:
-    compiled_trigger = rule.rule.trigger
-    if isinstance(compiled_trigger, DateTrigger):
-        offset = compiled_trigger.offset
-        when = (
-            "on"
-            if offset == 0
-            else (
-                f"{format_duration(-offset)} before"
-                if offset < 0
-                else f"{format_duration(offset)} after"
-            )
-        )
-        text = f"Trigger: {when} the date in profile '{compiled_trigger.attribute}'"
-    else:
-        text = f"Trigger: a '{compiled_trigger.event}' event"
-        if compiled_trigger.where is not None:
-            text += f" where {compiled_trigger.where.describe()}"
     return ExplanationItem(
-        "trigger", "trigger", text, True, {"event_id": trigger.event_id, "event": trigger.type}
+        "trigger",
+        "trigger",
+        rule.trigger_text,
+        True,
+        {"event_id": trigger.event_id, "event": trigger.type},
     )
 
 

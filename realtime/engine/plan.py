@@ -23,6 +23,7 @@ from .compiler import (
     indexable_trigger,
 )
 from .conditions import EvalContext, Stream
+from .durations import format_duration
 from .errors import SpecError, SpecErrors
 from .model import SetProfileAction
 
@@ -75,6 +76,7 @@ class PlannedRule:
     # copied from ``rule`` so the hot loop reads one attribute, not two
     matches: object = field(default=None, repr=False)
     test: object = field(default=None, repr=False)
+    trigger_text: str = ""
 
     @property
     def name(self) -> str:
@@ -83,11 +85,23 @@ class PlannedRule:
 
 @dataclass(frozen=True, slots=True)
 class EventTypeIndex:
+    """What one event type touches. ``*_dispatch`` map (attribute, value) to the streams or
+    rules whose filter pins that attribute to that value (an alpha index: cost grows with the
+    rules that can match, not with all rules of the type)."""
+
     streams: tuple[Stream, ...]
     always: tuple[PlannedRule, ...]
     dispatch: tuple[tuple[str, Mapping[object, tuple[PlannedRule, ...]]], ...]
     unless_rules: tuple[PlannedRule, ...]
     goal_rules: tuple[PlannedRule, ...]
+    stream_dispatch: tuple[tuple[str, Mapping[object, tuple[Stream, ...]]], ...] = ()
+
+    @property
+    def all_streams(self) -> tuple[Stream, ...]:
+        indexed = [
+            s for _, table in self.stream_dispatch for group in table.values() for s in group
+        ]
+        return self.streams + tuple(dict.fromkeys(indexed))
 
 
 _EMPTY_INDEX = EventTypeIndex((), (), (), (), ())
@@ -167,10 +181,16 @@ def build_plan(
         ),
     )
     planned: list[PlannedRule] = []
+    indexes: dict[int, tuple[str, tuple[object, ...]]] = {}
     for order, (source, rule) in enumerate(ordered):
         start, end = _schedule_bounds(rule, settings.timezone)
         priority = source.priority if source.priority is not None else rule.guards.priority
         matches = rule.trigger.matches if isinstance(rule.trigger, EventTrigger) else None
+        if isinstance(rule.trigger, EventTrigger):
+            indexed = indexable_trigger(rule.trigger.where)
+            if indexed is not None:
+                indexes[source.campaign_id] = indexed[:2]
+                matches = indexed[2]  # the index already checked the pinned attribute
         planned.append(
             PlannedRule(
                 source.campaign_id,
@@ -212,8 +232,7 @@ def build_plan(
         always: list[PlannedRule] = []
         tables: dict[str, dict[object, list[PlannedRule]]] = {}
         for item in triggered:
-            where = item.rule.trigger.where if isinstance(item.rule.trigger, EventTrigger) else None
-            key = indexable_trigger(where)
+            key = indexes.get(item.campaign_id)
             if key is None:
                 always.append(item)
                 continue
@@ -221,8 +240,34 @@ def build_plan(
             table = tables.setdefault(attribute, {})
             for value in dict.fromkeys(values):
                 table.setdefault(value, []).append(item)
+        plain_streams: list[Stream] = []
+        stream_tables: dict[str, dict[object, list[Stream]]] = {}
+        for stream in streams.values():
+            if stream.event != event_type:
+                continue
+            indexed = indexable_trigger(stream.where_condition)
+            if indexed is None:
+                plain_streams.append(stream)
+                continue
+            attribute, values, residual = indexed
+            residual_stream = Stream(
+                stream.key,
+                stream.event,
+                residual,
+                stream.where_condition,
+                stream.same,
+                stream.value_attr,
+                stream.horizon,
+            )
+            stream_table = stream_tables.setdefault(attribute, {})
+            for value in dict.fromkeys(values):
+                stream_table.setdefault(value, []).append(residual_stream)
         by_type[event_type] = EventTypeIndex(
-            streams=tuple(s for s in streams.values() if s.event == event_type),
+            streams=tuple(plain_streams),
+            stream_dispatch=tuple(
+                (attribute, {value: tuple(group) for value, group in table.items()})
+                for attribute, table in sorted(stream_tables.items())
+            ),
             always=tuple(always),
             dispatch=tuple(
                 (attribute, {value: tuple(rules) for value, rules in table.items()})
@@ -246,6 +291,23 @@ def build_plan(
         offers=dict(offers or {}),
         streams=streams,
     )
+
+
+def _trigger_text(rule: CompiledRule) -> str:
+    trigger = rule.trigger
+    if isinstance(trigger, DateTrigger):
+        offset = trigger.offset
+        if offset == 0:
+            when = "on"
+        elif offset < 0:
+            when = f"{format_duration(-offset)} before"
+        else:
+            when = f"{format_duration(offset)} after"
+        return f"Trigger: {when} the date in profile '{trigger.attribute}'"
+    text = f"Trigger: a '{trigger.event}' event"
+    if trigger.where is not None:
+        text += f" where {trigger.where.describe()}"
+    return text
 
 
 def rule_cycles(rules: Sequence[tuple[int, CompiledRule]]) -> list[SpecError]:

@@ -116,11 +116,19 @@ class Condition:
     def describe(self) -> str:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def text(self) -> str:
+        """ "Condition 2: profile 'age' is between 19 and 55" (static, so computed once)."""
+        text = self.__dict__.get("_text")
+        if text is None:
+            text = self.__dict__["_text"] = f"{self.label}: {self.describe()}"
+        return text
+
     def item(self, held: bool, values: Mapping[str, object]) -> ExplanationItem:
-        seen = _seen(values)
-        text = f"{self.label}: {self.describe()}"
-        if not held and seen:
-            text += f" — it was {seen}"
+        text = self.text()
+        if not held:
+            seen = _seen(values)
+            if seen:
+                text += f" — it was {seen}"
         return ExplanationItem("condition", self.path, text, held, values)
 
 
