@@ -32,6 +32,8 @@ from merchants.models import (
 )
 from merchants.services import OfferInput
 
+WON = Decimal(1)  # reports are in whole won
+
 
 def merchant_of(user: Any) -> Merchant | None:
     """The merchant a merchant-role user belongs to (None for bank staff)."""
@@ -188,8 +190,10 @@ def _discount_cost(offer: MerchantOffer, first_amounts: list[Decimal]) -> Decima
     if offer.discount_kind == DiscountKind.PERCENT:
         return sum(
             (amount * offer.discount_value / 100 for amount in first_amounts), Decimal(0)
-        ).quantize(Decimal("1"))
-    return sum((min(amount, offer.discount_value) for amount in first_amounts), Decimal(0))
+        ).quantize(WON)
+    return sum(
+        (min(amount, offer.discount_value) for amount in first_amounts), Decimal(0)
+    ).quantize(WON)
 
 
 def merchant_report(*, merchant: Merchant, offer_id: int | None = None) -> MerchantReport:
@@ -246,7 +250,7 @@ def merchant_report(*, merchant: Merchant, offer_id: int | None = None) -> Merch
                 redemption_rate=(
                     round(n_redeemed / n_issued, 4) if is_shown and n_issued >= minimum else None
                 ),
-                revenue=revenue[campaign_id] if is_shown else None,
+                revenue=revenue[campaign_id].quantize(WON) if is_shown else None,
                 discount_cost=_discount_cost(offer, first_amounts[campaign_id])
                 if is_shown
                 else None,
@@ -275,7 +279,9 @@ def merchant_report(*, merchant: Merchant, offer_id: int | None = None) -> Merch
         min_group_size=minimum,
         total_issued=_shown(total_issued, minimum),
         total_redeemed=_shown(total_redeemed, minimum),
-        total_revenue=sum(revenue.values(), Decimal(0)) if total_redeemed >= minimum else None,
+        total_revenue=(
+            sum(revenue.values(), Decimal(0)).quantize(WON) if total_redeemed >= minimum else None
+        ),
     )
 
 
