@@ -66,8 +66,8 @@ class AreaKind(models.TextChoices):
 
 class Gender(models.TextChoices):
     ANY = "any", "Everyone"
-    FEMALE = "female", "Women"
-    MALE = "male", "Men"
+    FEMALE = "f", "Women"
+    MALE = "m", "Men"
 
 
 class MerchantOfferStatus(models.TextChoices):

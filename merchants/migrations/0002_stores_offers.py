@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
                 ('discount_value', models.DecimalField(decimal_places=2, max_digits=10)),
                 ('age_min', models.PositiveSmallIntegerField(blank=True, null=True)),
                 ('age_max', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('gender', models.CharField(choices=[('any', 'Everyone'), ('female', 'Women'), ('male', 'Men')], default='any', max_length=10)),
+                ('gender', models.CharField(choices=[('any', 'Everyone'), ('f', 'Women'), ('m', 'Men')], default='any', max_length=10)),
                 ('segments', models.JSONField(blank=True, default=list)),
                 ('area_kind', models.CharField(choices=[('regions', 'Administrative regions'), ('radius', 'Radius around a store')], default='regions', max_length=10)),
                 ('regions', models.JSONField(blank=True, default=list)),

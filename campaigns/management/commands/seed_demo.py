@@ -23,6 +23,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  {user.role.value:9} {user.username:10} {shown}")
         self._seed_event_collection()
         self._seed_offers()
+        self._seed_merchants()
 
     def _seed_event_collection(self) -> None:
         from realtime.demo import demo_event_types_ensure, demo_source_ensure
@@ -41,3 +42,11 @@ class Command(BaseCommand):
 
         offers = demo_offers_ensure()
         self.stdout.write(f"Demo offers: {', '.join(offer.slug for offer in offers)}")
+
+    def _seed_merchants(self) -> None:
+        from merchants.demo import demo_merchant_ensure, merchant_event_types_ensure
+
+        merchant_event_types_ensure()
+        offer = demo_merchant_ensure()
+        if offer is not None:
+            self.stdout.write(f"Demo merchant offer: {offer.title} ({offer.get_status_display()})")
