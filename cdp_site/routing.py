@@ -15,3 +15,9 @@ websocket_urlpatterns += [
     path("ws/events", EventIngestConsumer.as_asgi()),
     path("ws/explorer", EventExplorerConsumer.as_asgi()),
 ]
+
+from campaigns.dashboards.consumers import CampaignDashboardConsumer  # noqa: E402
+
+websocket_urlpatterns += [
+    path("ws/campaigns/<int:campaign_id>/dashboard", CampaignDashboardConsumer.as_asgi()),
+]

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from campaigns.api import views
+from campaigns.dashboards.api import CampaignStatsApi
 
 urlpatterns = [
     path("campaigns", views.CampaignListApi.as_view(), name="api-campaign-list"),
@@ -57,4 +58,5 @@ urlpatterns = [
     ),
     path("estimates/<int:estimate_id>", views.EstimateDetailApi.as_view(), name="api-estimate"),
     path("decisions", views.DecisionListApi.as_view(), name="api-decision-list"),
+    path("campaigns/<int:campaign_id>/stats", CampaignStatsApi.as_view(), name="api-campaign-stats"),
 ]

@@ -391,6 +391,9 @@ def dashboards_changed_notify(campaign_ids: Iterable[int]) -> None:
     """Tells open dashboards of these campaigns that their figures changed (best effort: the
     channel layer is at-most-once, and the pages poll anyway)."""
     try:
+        from realtime import streams
+
+        streams.redis_client().incr(streams.key("dashboards", "version"))
         from asgiref.sync import async_to_sync
         from channels.layers import get_channel_layer
 

@@ -307,3 +307,5 @@ CELERY_BEAT_SCHEDULE["dashboards-rollup"] = {
     "task": "campaigns.dashboards.tasks.dashboard_rollup_task",
     "schedule": float(os.environ.get("CDP_DASHBOARD_ROLLUP_EVERY_S", "10")),
 }
+# The outlier alert needs this many sends (or offers) both in the last hour and the day before.
+CDP_DASHBOARD_ALERT_MIN_VOLUME = int(os.environ.get("CDP_DASHBOARD_ALERT_MIN_VOLUME", "50"))
