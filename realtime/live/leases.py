@@ -8,8 +8,8 @@ import redis
 
 from realtime.live import keys, scripts
 
-LEASE_TTL_S = 3.0
-RENEW_S = 0.5
+LEASE_TTL_S = 2.0
+RENEW_S = 0.4
 
 
 @dataclass(frozen=True, slots=True)

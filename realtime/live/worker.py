@@ -34,7 +34,8 @@ BATCH = 1000
 TICK_S = 0.1  # longest sleep when idle: timers fire within this of falling due
 MAX_TRIES = 3  # evaluations of a poison event before it goes to the dead-letter stream
 METRICS_S = 1.0
-HEARTBEAT_FRESH_S = 2 * LEASE_TTL_S
+# A worker whose lease would have expired no longer counts: its share goes at once.
+HEARTBEAT_FRESH_S = LEASE_TTL_S
 
 
 @dataclass
