@@ -118,7 +118,8 @@ def test_stats_api_reports_lift_with_its_interval_and_verdict(api_as, measured):
     assert lift["rate_control"] == pytest.approx(0.10)
     assert lift["absolute"] == pytest.approx(0.15)
     # Newcombe for 10/40 - 4/40: Wilson 10/40 = [0.14187, 0.40194], 4/40 = [0.03958, 0.23052]
-    # low = .15 - sqrt(.10813^2 + .13052^2) = -0.01949; high = .15 + sqrt(.15194^2 + .06042^2) = 0.31351
+    # low = .15 - sqrt(.10813^2 + .13052^2) = -0.01949
+    # high = .15 + sqrt(.15194^2 + .06042^2) = 0.31351
     assert lift["interval"][0] == pytest.approx(-0.01949, abs=1e-5)
     assert lift["interval"][1] == pytest.approx(0.31351, abs=1e-5)
     assert lift["verdict"] == "not_significant"
