@@ -538,6 +538,7 @@ def _filter_events(count: int, seed: int = 9) -> list[Event]:
 def run_ours_stateless(
     rules: list[tuple[str, float, str]], events: list[Event]
 ) -> tuple[float, int]:
+    """(events/s, events that fired at least one rule)."""
     specs = [RuleSource(n + 1, 1, {
         "spec": 1, "name": f"filter {n}",
         "trigger": {"event": "card_transaction", "where": {"all": [
@@ -548,15 +549,15 @@ def run_ours_stateless(
         "actions": [{"offer": f"offer-{n}", "channel": "push"}],
     }) for n, (region, amount, mcc) in enumerate(rules)]  # fmt: skip
     engine = Engine(build_plan(specs, settings=PlanSettings(daily_offer_cap=0)))
-    matches = 0
-    started = time.perf_counter()
+    matched_events: set[str] = set()
+    started = time.thread_time()
     for start in range(0, len(events), 1000):
         batch = events[start : start + 1000]
         result = engine.process(batch, now=batch[-1].ts)
-        matches += len(result.decisions)
-    elapsed = time.perf_counter() - started
+        matched_events.update(decision.trigger_event_id for decision in result.decisions)
+    elapsed = time.thread_time() - started
     assert not engine.states, "the stateless workload must leave no keyed state"
-    return len(events) / elapsed, matches
+    return len(events) / elapsed, len(matched_events)
 
 
 def _ensure_durable_rules() -> None:
@@ -571,6 +572,8 @@ def _ensure_durable_rules() -> None:
 def run_durable_rules(
     rules: list[tuple[str, float, str]], events: list[Event]
 ) -> tuple[float, int]:
+    """(events/s, actions fired). durable_rules retracts an event once a rule has fired on it,
+    so its actions count the events that fired at least one rule."""
     _ensure_durable_rules()
     from durable.engine import MessageNotHandledException
     from durable.lang import m, post, ruleset, when_all
@@ -585,12 +588,12 @@ def run_durable_rules(
         for region, amount, mcc in rules:
             when_all((m.region == region) & (m.amount > amount) & (m.mcc == mcc))(action)
     messages = [dict(event.attributes) for event in events]
-    started = time.perf_counter()
+    started = time.thread_time()
     for message in messages:
         # durable_rules raises for an event no rule matched; that is its normal path
         with contextlib.suppress(MessageNotHandledException):
             post(name, message)
-    elapsed = time.perf_counter() - started
+    elapsed = time.thread_time() - started
     return len(events) / elapsed, hits[0]
 
 

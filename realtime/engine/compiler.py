@@ -697,31 +697,49 @@ def _parse_goal(ctx: ParseContext, raw: object) -> Goal | None:
     return Goal(event, where, matches, within, revenue)  # type: ignore[arg-type]  # checked
 
 
-def indexable_trigger(
-    where: Condition | None,
-) -> tuple[str, tuple[object, ...], Callable[[Mapping[str, object]], bool] | None] | None:
-    """(attribute, values, residual filter) when the filter requires one of a few exact values.
+IndexKey = tuple[str, tuple[object, ...], Condition]
 
-    The plan then looks the rule (or stream) up by the event's value instead of testing it (an
-    alpha index), so 3,000 campaigns cost about what the few matching ones cost; only the
-    residual part of the filter (None: nothing left) is still tested.
-    """
+
+def index_keys(where: Condition | None) -> list[IndexKey]:
+    """Every (attribute, values, predicate) the filter pins to a few exact values."""
     candidates: tuple[Condition, ...]
     if isinstance(where, AttrCondition):
         candidates = (where,)
     elif type(where) is AllCondition:
         candidates = where.items
     else:
-        return None
+        return []
+    keys: list[IndexKey] = []
     for item in candidates:
         if isinstance(item, AttrCondition) and item.predicate.op in ("=", "in"):
             value = item.predicate.value
             values = tuple(value) if item.predicate.op == "in" else (value,)  # type: ignore[arg-type]
-            rest = tuple(other for other in candidates if other is not item)
-            residual = None
-            if len(rest) == 1:
-                residual = compile_where(rest[0])
-            elif rest:
-                residual = compile_where(AllCondition(where.path, where.label, rest))  # type: ignore[union-attr]
-            return item.name, values, residual
-    return None
+            keys.append((item.name, values, item))
+    return keys
+
+
+def indexable_trigger(
+    where: Condition | None, score: Callable[[str], float] | None = None
+) -> tuple[str, tuple[object, ...], Callable[[Mapping[str, object]], bool] | None] | None:
+    """(attribute, values, residual filter) when the filter pins an attribute to exact values.
+
+    The plan then looks the rule (or stream) up by the event's value instead of testing it (an
+    alpha index), so 3,000 campaigns cost about what the few matching ones cost; only the
+    residual part of the filter (None: nothing left) is still tested. ``score`` ranks the
+    attributes when several are pinned (the plan prefers the most selective one).
+    """
+    keys = index_keys(where)
+    if not keys:
+        return None
+    name, values, used = max(keys, key=lambda key: score(key[0]) if score else 0.0)
+    rest = tuple(
+        other
+        for other in (where.items if type(where) is AllCondition else (where,))  # type: ignore[union-attr]
+        if other is not used
+    )
+    residual = None
+    if len(rest) == 1:
+        residual = compile_where(rest[0])
+    elif rest:
+        residual = compile_where(AllCondition(where.path, where.label, rest))  # type: ignore[union-attr]
+    return name, values, residual

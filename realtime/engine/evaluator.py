@@ -211,12 +211,14 @@ class Engine:
     def process(self, events: Sequence[Event], *, now: float) -> BatchResult:
         """Evaluate ``events`` in order, then fire every timer due at or before ``now``."""
         out = self._out = _Out()
-        if events:
+        plan = self._plan
+        if events and (plan.reads_profiles or plan.reads_segments or plan.reads_scores):
             customer_ids = {event.customer_id for event in events}
-            self.profiles.prefetch(customer_ids)
-            if self.segments is not None:
+            if plan.reads_profiles:
+                self.profiles.prefetch(customer_ids)
+            if self.segments is not None and plan.reads_segments:
                 self.segments.prefetch(customer_ids)
-            if self.scores is not None:
+            if self.scores is not None and plan.reads_scores:
                 self.scores.prefetch(customer_ids)
         states = self.states
         handle = self._handle
@@ -335,16 +337,18 @@ class Engine:
         """Steps 2-5 for one event (the hot path)."""
         index = self._plan.by_type.get(event.type)
         customer_id = event.customer_id
+        if index is None:  # no rule, window, unless or goal looks at this type
+            if event.type == PROFILE_UPDATED:
+                self._profile_changed(customer_id, event.attributes, event.ts)
+            return
         state = self.states.get(customer_id)
         if state is not None:
-            if state.goals:
+            if state.goals and index.goal_rules:
                 self._check_goals(state, event)
-            if state.timers and index is not None and index.unless_rules:
+            if state.timers and index.unless_rules:
                 self._cancel_unless(state, event)
         if event.type == PROFILE_UPDATED:
             self._profile_changed(customer_id, event.attributes, event.ts)
-        if index is None:
-            return
         attrs = event.attributes
         ts = event.ts
         streams = index.streams
@@ -385,7 +389,10 @@ class Engine:
                 except TypeError:  # an unhashable attribute value matches no indexed rule
                     continue
                 if hit:
-                    rules = rules + hit if rules else hit
+                    if type(hit) is not tuple:
+                        hit = hit.lookup(attrs)
+                    if hit:
+                        rules = rules + hit if rules else hit
         if not rules:
             return
         ctx = None
@@ -783,15 +790,19 @@ class Engine:
         )
         customer_id = decision.customer_id
         at = decision.occurred_at
-        state = self._state(customer_id)
         out = self._out
         for position, action in enumerate(candidate.actions):
             if isinstance(action, OfferAction):
-                if state.daily is None:
-                    state.daily = []
-                remember(state.daily, at, at - 2 * _DAY)
+                if self._plan.settings.daily_offer_cap:
+                    state = self._state(customer_id)
+                    if state.daily is None:
+                        state.daily = []
+                    remember(state.daily, at, at - 2 * _DAY)
+                    out.dirty.add(customer_id)
                 limit = self._plan.offers.get(action.offer)
                 if limit is not None:
+                    state = self._state(customer_id)
+                    out.dirty.add(customer_id)
                     if state.offers is None:
                         state.offers = {}
                     history = state.offers.setdefault(action.offer, [])
@@ -861,9 +872,9 @@ class Engine:
         )
         out = self._out
         out.decisions.append(decision)
-        if outcome != "suppressed":
+        compiled = rule.rule
+        if outcome != "suppressed" and (compiled.guards.cap is not None or compiled.goal):
             state = self._state(customer_id)
-            compiled = rule.rule
             if compiled.guards.cap is not None:
                 if state.caps is None:
                     state.caps = {}

@@ -20,9 +20,10 @@ from .compiler import (
     DateTrigger,
     EventTrigger,
     compile_spec,
+    index_keys,
     indexable_trigger,
 )
-from .conditions import EvalContext, Stream
+from .conditions import EvalContext, ProfileCondition, ScoreCondition, SegmentCondition, Stream
 from .durations import format_duration
 from .errors import SpecError, SpecErrors
 from .model import SetProfileAction
@@ -91,7 +92,7 @@ class EventTypeIndex:
 
     streams: tuple[Stream, ...]
     always: tuple[PlannedRule, ...]
-    dispatch: tuple[tuple[str, Mapping[object, tuple[PlannedRule, ...]]], ...]
+    dispatch: tuple[tuple[str, Mapping[object, tuple[PlannedRule, ...] | SubIndex]], ...]
     unless_rules: tuple[PlannedRule, ...]
     goal_rules: tuple[PlannedRule, ...]
     stream_dispatch: tuple[tuple[str, Mapping[object, tuple[Stream, ...]]], ...] = ()
@@ -116,6 +117,11 @@ class Plan:
     settings: PlanSettings
     offers: Mapping[str, OfferLimit]
     streams: Mapping[str, Stream]
+    #: whether any rule reads profiles (conditions, time zones for quiet hours and daily caps,
+    #: date triggers), segments or scores: a driver prefetches only what will be read
+    reads_profiles: bool = True
+    reads_segments: bool = True
+    reads_scores: bool = True
 
     def index_for(self, event_type: str) -> EventTypeIndex:
         return self.by_type.get(event_type, _EMPTY_INDEX)
@@ -180,6 +186,15 @@ def build_plan(
             pair[0].campaign_id,
         ),
     )
+    # How selective each pinned trigger attribute is, per event type: the index prefers the
+    # attribute with the most distinct values (region 25, shop type 40 -> index on shop type).
+    distinct: dict[tuple[str, str], set[object]] = {}
+    for _, rule in ordered:
+        if isinstance(rule.trigger, EventTrigger):
+            for name, values, _item in index_keys(rule.trigger.where):
+                distinct.setdefault((rule.trigger.event, name), set()).update(
+                    value for value in values if _hashable(value)
+                )
     planned: list[PlannedRule] = []
     indexes: dict[int, tuple[str, tuple[object, ...]]] = {}
     for order, (source, rule) in enumerate(ordered):
@@ -187,7 +202,11 @@ def build_plan(
         priority = source.priority if source.priority is not None else rule.guards.priority
         matches = rule.trigger.matches if isinstance(rule.trigger, EventTrigger) else None
         if isinstance(rule.trigger, EventTrigger):
-            indexed = indexable_trigger(rule.trigger.where)
+            event_name = rule.trigger.event
+            indexed = indexable_trigger(
+                rule.trigger.where,
+                lambda name, event_name=event_name: len(distinct.get((event_name, name), ())),
+            )
             if indexed is not None:
                 indexes[source.campaign_id] = indexed[:2]
                 matches = indexed[2]  # the index already checked the pinned attribute
@@ -270,7 +289,13 @@ def build_plan(
             ),
             always=tuple(always),
             dispatch=tuple(
-                (attribute, {value: tuple(rules) for value, rules in table.items()})
+                (
+                    attribute,
+                    {
+                        value: _refine(rules, attribute, event_type)
+                        for value, rules in table.items()
+                    },
+                )
                 for attribute, table in sorted(tables.items())
             ),
             unless_rules=tuple(
@@ -290,7 +315,85 @@ def build_plan(
         settings=settings,
         offers=dict(offers or {}),
         streams=streams,
+        reads_profiles=any(_reads(item.rule, (ProfileCondition,)) for item in planned)
+        or bool(date_rules)
+        or any(
+            item.rule.has_offer and (item.rule.guards.quiet_hours or settings.daily_offer_cap)
+            for item in planned
+        ),
+        reads_segments=any(_reads(item.rule, (SegmentCondition,)) for item in planned),
+        reads_scores=any(_reads(item.rule, (ScoreCondition,)) for item in planned),
     )
+
+
+def _reads(rule: CompiledRule, kinds: tuple[type, ...]) -> bool:
+    pending = [rule.conditions] if rule.conditions is not None else []
+    while pending:
+        condition = pending.pop()
+        if isinstance(condition, kinds):
+            return True
+        pending.extend(condition.children())
+    return False
+
+
+def _hashable(value: object) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+class SubIndex:
+    """A second level of the alpha index for a crowded bucket (many rules pin the first
+    attribute to the same value): looks up a second pinned attribute. ``table[value]`` and
+    ``rest`` are complete, ordered candidate lists, so the hot path never concatenates."""
+
+    __slots__ = ("attribute", "rest", "table")
+
+    def __init__(
+        self,
+        attribute: str,
+        table: dict[object, tuple[PlannedRule, ...]],
+        rest: tuple[PlannedRule, ...],
+    ) -> None:
+        self.attribute = attribute
+        self.table = table
+        self.rest = rest
+
+    def lookup(self, attrs: Mapping[str, object]) -> tuple[PlannedRule, ...]:
+        value = attrs.get(self.attribute)
+        if value is None:
+            return self.rest
+        try:
+            return self.table.get(value, self.rest)
+        except TypeError:  # unhashable value: only the rules that do not pin it
+            return self.rest
+
+
+def _refine(
+    rules: list[PlannedRule], used: str, event_type: str
+) -> tuple[PlannedRule, ...] | SubIndex:
+    if len(rules) <= 4:
+        return tuple(rules)
+    keys: dict[str, dict[object, list[PlannedRule]]] = {}
+    for item in rules:
+        where = item.rule.trigger.where if isinstance(item.rule.trigger, EventTrigger) else None
+        for name, values, _ in index_keys(where):
+            if name != used:
+                bucket = keys.setdefault(name, {})
+                for value in dict.fromkeys(v for v in values if _hashable(v)):
+                    bucket.setdefault(value, []).append(item)
+    if not keys:
+        return tuple(rules)
+    attribute = max(sorted(keys), key=lambda name: len(keys[name]))
+    pinned = {id(item) for group in keys[attribute].values() for item in group}
+    rest = tuple(item for item in rules if id(item) not in pinned)
+    table = {
+        value: tuple(sorted([*group, *rest], key=lambda item: item.order))
+        for value, group in keys[attribute].items()
+    }
+    return SubIndex(attribute, table, rest)
 
 
 def _trigger_text(rule: CompiledRule) -> str:
