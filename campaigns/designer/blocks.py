@@ -297,12 +297,12 @@ class Builder:
         for item_path, item in items:
             if isinstance(item, Mapping) and "attr" in item:
                 card.children.append(
-                    Card(path=item_path, title="where", kind="attr", removable=True,
+                    Card(path=item_path, title="", kind="attr", removable=True,
                          fields=self.predicate_fields(item, item_path, "attr", event))
                 )  # fmt: skip
             else:
                 card.children.append(
-                    Card(path=item_path, title="where", kind="json", removable=True,
+                    Card(path=item_path, title="", kind="json", removable=True,
                          note=condition_words(item))
                 )  # fmt: skip
         return card

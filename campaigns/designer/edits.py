@@ -189,7 +189,7 @@ def _toggle(spec: dict[str, object], what: str, path: str, catalog: Catalog) -> 
     if what == "unless":
         if "unless" in spec:
             return remove_at(spec, "unless")
-        return set_at(spec, "unless", {"event": "", "within": "7m"})
+        return set_at(spec, "unless", {"event": "", "within": "30m"})
     if what == "delay":
         return remove_at(spec, "delay") if "delay" in spec else set_at(spec, "delay", "30m")
     if what == "goal":

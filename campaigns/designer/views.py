@@ -75,6 +75,7 @@ def designer(request: HttpRequest, pk: int) -> HttpResponse:
     context["versions"] = selectors.campaign_version_list(campaign=campaign)
     context["audit"] = selectors.campaign_audit_list(campaign=campaign)[:100]
     context["estimate"] = selectors.estimate_latest(campaign=campaign)
+    context["decisions"] = selectors.decision_list(campaign_id=campaign.pk)[:20]
     return render(request, TEMPLATE, context)
 
 
