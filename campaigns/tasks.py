@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from campaigns.estimates import audience_estimate_task  # noqa: F401  - the worker finds it here
 from campaigns.offers import delivery
 
 
