@@ -32,7 +32,7 @@ GALLERY_OFFERS: dict[str, dict[str, object]] = {
         "sms_body": "[Bank] Open a savings account this week and get +0.5%p.",
         "coupon_value": 5000,
     },
-    "redeposit-offer": {
+    "re-deposit-offer": {
         "name": "Re-deposit offer",
         "sms_body": "[Bank] Your deposit matures soon: re-deposit for a preferential rate.",
         "push_title": "Your deposit matures soon",
@@ -54,7 +54,7 @@ GALLERY_OFFERS: dict[str, dict[str, object]] = {
         "sms_body": "[Bank] Your gift coupon expires in 7 days.",
         "coupon_value": 0,
     },
-    "satisfaction-survey": {
+    "branch-survey": {
         "name": "Branch satisfaction survey",
         "sms_body": "[Bank] How was your visit today? Tell us in one minute.",
         "push_title": "How was your visit?",
@@ -80,7 +80,7 @@ GALLERY: tuple[GalleryEntry, ...] = (
         slug="viewed-but-did-not-sign-up",
         scenario=1,
         name="Viewed but did not sign up",
-        description="Three savings-product views in a day, aged 19–55, no sign-up within 7 "
+        description="Three savings-product views in a day, aged 19 to 55, no sign-up within 7 "
         "minutes: a sign-up coupon by push, else SMS.",
         spec={
             "spec": 1,
@@ -157,7 +157,7 @@ GALLERY: tuple[GalleryEntry, ...] = (
                         "message": "Deposit maturing within 30 days; call about re-depositing.",
                     }
                 },
-                {"offer": "redeposit-offer", "channel": "sms"},
+                {"offer": "re-deposit-offer", "channel": "sms"},
             ],
             "guards": {"cap": {"max": 1, "per": "30d"}},
         },
@@ -191,7 +191,7 @@ GALLERY: tuple[GalleryEntry, ...] = (
         slug="merchant-offer",
         scenario=5,
         name="Merchant offer (Gangnam coffee)",
-        description="Card transactions in Gangnam-gu by customers aged 20–39, 1–31 December, "
+        description="Card transactions in Gangnam-gu by customers aged 20 to 39, 1 to 31 December, "
         "at most 500 coupons; a later purchase at the shop is a redemption.",
         spec={
             "spec": 1,
@@ -247,7 +247,7 @@ GALLERY: tuple[GalleryEntry, ...] = (
                     }
                 ]
             },
-            "actions": [{"offer": "satisfaction-survey", "channel": "sms"}],
+            "actions": [{"offer": "branch-survey", "channel": "sms"}],
             "guards": {"cap": {"max": 1, "per": "30d"}},
         },
     ),

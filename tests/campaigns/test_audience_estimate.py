@@ -65,7 +65,7 @@ def test_estimate_counts_customers_step_by_step_over_the_archive(
         "spec": 1,
         "name": "Every view",
         "trigger": {"event": "product_view"},
-        "actions": [{"offer": "redeposit-offer", "channel": "sms"}],
+        "actions": [{"offer": "re-deposit-offer", "channel": "sms"}],
         "guards": {"cap": {"max": 1, "per": "30d"}},
     }
     live = marketer.post(

@@ -24,6 +24,7 @@ class Command(BaseCommand):
         self._seed_event_collection()
         self._seed_offers()
         self._seed_merchants()
+        self._seed_campaigns()
 
     def _seed_event_collection(self) -> None:
         from realtime.demo import demo_event_types_ensure, demo_source_ensure
@@ -50,3 +51,9 @@ class Command(BaseCommand):
         offer = demo_merchant_ensure()
         if offer is not None:
             self.stdout.write(f"Demo merchant offer: {offer.title} ({offer.get_status_display()})")
+
+    def _seed_campaigns(self) -> None:
+        from campaigns.demo import demo_campaigns_ensure
+
+        campaigns = demo_campaigns_ensure()
+        self.stdout.write(f"Demo campaigns: {len(campaigns)} created")
