@@ -25,6 +25,7 @@ class Command(BaseCommand):
         self._seed_offers()
         self._seed_merchants()
         self._seed_campaigns()
+        self._seed_dashboards()
 
     def _seed_event_collection(self) -> None:
         from realtime.demo import demo_event_types_ensure, demo_source_ensure
@@ -57,3 +58,13 @@ class Command(BaseCommand):
 
         campaigns = demo_campaigns_ensure()
         self.stdout.write(f"Demo campaigns: {len(campaigns)} created")
+
+    def _seed_dashboards(self) -> None:
+        from campaigns.dashboards.demo import demo_dashboards_ensure
+
+        result = demo_dashboards_ensure()
+        if result.campaigns:
+            self.stdout.write(
+                f"Dashboard history: {result.decisions} decisions, {result.conversions} "
+                f"conversions for {result.campaigns} campaigns"
+            )
