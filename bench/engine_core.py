@@ -103,7 +103,9 @@ class Catalogue:
                 chosen.append(name)
                 if len(chosen) == count:
                     return chosen
-        return chosen or [self.draw(rnd)]  # the catalogue is used up: share a target
+        # The catalogue is used up: share a target, any of them (a campaign team reuses
+        # targets evenly; piling every extra campaign onto the most popular one would not).
+        return chosen or [rnd.choice(self.names)]
 
 
 _CATALOGUE_RANDOM = random.Random(1)

@@ -236,6 +236,22 @@ def build_plan(
             if known is None or known.horizon < horizon:
                 streams[stream.key] = stream.with_horizon(horizon)
 
+    # A window kept per key ("same": ["screen"]) is only ever read with the trigger's value of
+    # that key. When every rule using it pins that attribute in its trigger (screen = X), the
+    # stream need only record those values: less state and less work per event.
+    key_values: dict[str, set[object] | None] = {}
+    for item in planned:
+        trigger = item.rule.trigger
+        pinned = {}
+        if isinstance(trigger, EventTrigger):
+            pinned = {name: values for name, values, _ in index_keys(trigger.where)}
+        for stream in item.rule.streams:
+            values = pinned.get(stream.same[0]) if len(stream.same) == 1 else None
+            if values is None or not all(_hashable(value) for value in values):
+                key_values[stream.key] = None
+            elif key_values.get(stream.key, set()) is not None:
+                key_values.setdefault(stream.key, set()).update(values)  # type: ignore[union-attr]
+
     by_type: dict[str, EventTypeIndex] = {}
     event_types_seen: set[str] = {s.event for s in streams.values()}
     for item in planned:
@@ -264,11 +280,15 @@ def build_plan(
         for stream in streams.values():
             if stream.event != event_type:
                 continue
+            restricted = key_values.get(stream.key)
             indexed = indexable_trigger(stream.where_condition)
-            if indexed is None:
+            if restricted is not None:
+                attribute, values, residual = stream.same[0], tuple(restricted), stream.where
+            elif indexed is None:
                 plain_streams.append(stream)
                 continue
-            attribute, values, residual = indexed
+            else:
+                attribute, values, residual = indexed
             residual_stream = Stream(
                 stream.key,
                 stream.event,
