@@ -511,7 +511,6 @@ def _coupons_expire_at(offer: MerchantOffer) -> dt.datetime:
 def merchant_offer_approve(*, offer: MerchantOffer, user: Any, comment: str = "") -> MerchantOffer:
     """Makes the offer live: offer + coupon pool, then a published campaign of this merchant."""
     from campaigns import services as campaign_services
-    from campaigns.offers import services as offer_services
 
     _require_bank_marketer(user)
     current = _locked(offer)
@@ -524,6 +523,22 @@ def merchant_offer_approve(*, offer: MerchantOffer, user: Any, comment: str = ""
         problems["end_date"] = f"End date: the offer ended on {current.end_date:%Y-%m-%d}."
     if problems:
         raise TransitionRefused(" ".join(problems.values()))
+    try:
+        with transaction.atomic():
+            return _go_live(current, user, comment)
+    except (campaign_services.CampaignError, ValidationError) as failure:
+        # e.g. the event registry lacks an attribute the offer's area needs: say so, change nothing
+        if isinstance(failure, ValidationError):
+            text = " ".join(failure.messages)
+        else:
+            text = failure.message
+        raise TransitionRefused(f"The offer could not go live: {text}") from failure
+
+
+def _go_live(current: MerchantOffer, user: Any, comment: str) -> MerchantOffer:
+    from campaigns import services as campaign_services
+    from campaigns.offers import services as offer_services
+
     offer_row = offer_services.offer_create(
         values=_offer_values(current), merchant=current.merchant
     )

@@ -18,4 +18,10 @@ urlpatterns = [
     path("reach", views.ReachApi.as_view(), name="merchant-reach"),
     path("stores", views.StoreListApi.as_view(), name="merchant-stores"),
     path("report", views.ReportApi.as_view(), name="merchant-report"),
+    path("review", views.ReviewListApi.as_view(), name="merchant-review-list"),
+    path(
+        "review/<int:offer_id>/<str:decision>",
+        views.ReviewDecisionApi.as_view(),
+        name="merchant-review-decision",
+    ),
 ]

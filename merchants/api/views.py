@@ -13,6 +13,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -322,4 +323,56 @@ class ReportApi(MerchantApi):
                     for day in report.days
                 ],
             }
+        )
+
+
+# --- the bank's review (marketers) ----------------------------------------------------------
+
+
+class ReviewApi(APIView):
+    permission_classes = [HasRole]
+    allowed_roles = (Role.MARKETER,)
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if selectors.merchant_of(request.user) is not None:
+            raise PermissionDenied("Merchant users cannot review offers.")
+
+
+class ReviewListApi(ReviewApi):
+    def get(self, request: Request) -> Response:
+        offers = selectors.review_offer_list(status=request.query_params.get("status", "pending"))
+        return Response(
+            {
+                "results": [
+                    {**_offer_body(offer), "merchant": offer.merchant.name}
+                    for offer in offers[:500]
+                ]
+            }
+        )
+
+
+class ReviewDecisionApi(ReviewApi):
+    """``POST review/<id>/approve|reject|changes`` with ``{"comment": ...}``."""
+
+    def post(self, request: Request, offer_id: int, decision: str) -> Response:
+        steps = {
+            "approve": services.merchant_offer_approve,
+            "reject": services.merchant_offer_reject,
+            "changes": services.merchant_offer_request_changes,
+            "pause": services.merchant_offer_pause,
+        }
+        if decision not in steps:
+            raise Http404("Decide approve, reject, changes or pause.")
+        offer = selectors.review_offer_get(offer_id=offer_id)
+        try:
+            offer = steps[decision](
+                offer=offer, user=request.user, comment=str(request.data.get("comment", ""))
+            )
+        except ValidationError as error:
+            return invalid(error)
+        except services.TransitionRefused as error:
+            return refused(error)
+        return Response(
+            {**_offer_body(offer), "merchant": offer.merchant.name, "campaign": offer.campaign_id}
         )

@@ -181,3 +181,30 @@ def test_report_page_and_csv_never_name_a_customer(
         assert "SECRET-CUSTOMER" not in body, url
     csv_body = client.get("/merchant/reports.csv").content.decode()
     assert f"{offer.pk},10% off,live,4,2,0.5,10000,1000" in csv_body
+
+
+def test_marketer_reviews_through_the_api(
+    merchant_a: Merchant, make_offer: Callable[..., Any], api_as: Callable[..., APIClient]
+) -> None:
+    offer = make_offer(merchant_a, status="pending")
+    marketer = api_as("marketer")
+    listed = marketer.get(f"{API}/review").json()["results"]
+    assert [(o["id"], o["merchant"]) for o in listed] == [(offer.pk, merchant_a.name)]
+    refused = marketer.post(f"{API}/review/{offer.pk}/reject", {"comment": ""}, format="json")
+    assert refused.status_code == 400 and list(refused.json()["errors"]) == ["comment"]
+    approved = marketer.post(f"{API}/review/{offer.pk}/approve", {}, format="json")
+    assert approved.status_code == 200
+    assert approved.json()["status"] == "live" and approved.json()["campaign"] is not None
+    again = marketer.post(f"{API}/review/{offer.pk}/approve", {}, format="json")
+    assert again.status_code == 409
+
+
+def test_merchant_cannot_use_the_review_api(
+    merchant_a: Merchant, make_offer: Callable[..., Any], api_as: Callable[..., APIClient]
+) -> None:
+    offer = make_offer(merchant_a, status="pending")
+    shop = api_as("merchant", merchant=merchant_a)
+    assert shop.get(f"{API}/review").status_code == 403
+    assert shop.post(f"{API}/review/{offer.pk}/approve", {}, format="json").status_code == 403
+    offer.refresh_from_db()
+    assert offer.status == "pending"

@@ -284,3 +284,29 @@ def test_invite_refuses_a_taken_username(merchant_a: Merchant) -> None:
     with pytest.raises(ValidationError) as refused:
         services.merchant_user_invite(merchant=merchant_a, username="Barista")
     assert "username" in refused.value.message_dict
+
+
+def test_approval_that_cannot_compile_changes_nothing_and_says_why(
+    valid_input: Callable[..., Any], merchant_a: Merchant, make_user: Callable[..., Any]
+) -> None:
+    from realtime.demo import demo_event_types_ensure
+
+    # given a registry whose card transactions carry no coordinates, and a radius offer
+    demo_event_types_ensure()
+    owner = make_user("merchant", merchant=merchant_a)
+    offer = services.merchant_offer_create(
+        merchant=merchant_a,
+        user=owner,
+        values=valid_input(
+            area_kind="radius", regions=(), store_id=merchant_a.stores.get().pk, radius_m=400
+        ),
+    )
+    offer = services.merchant_offer_submit(offer=offer, user=owner)
+    # when
+    with pytest.raises(services.TransitionRefused) as refused:
+        services.merchant_offer_approve(offer=offer, user=make_user("marketer"))
+    # then
+    assert "could not go live" in refused.value.message and "lat" in refused.value.message
+    offer.refresh_from_db()
+    assert (offer.status, offer.campaign_id, offer.offer_id) == ("pending", None, None)
+    assert (Campaign.objects.count(), Offer.objects.count()) == (0, 0)
