@@ -343,3 +343,17 @@ def test_compiler_returns_errors_never_raises_for_any_json(spec: object) -> None
         assert all(error.message for error in errors)
     else:
         assert errors == []
+
+
+def _documented_specs() -> list[dict[str, object]]:
+    text = (ROOT / "docs" / "rule-spec.md").read_text(encoding="utf-8")
+    blocks = [block.split("```", 1)[0] for block in text.split("```json")[1:]]
+    return [spec for spec in map(json.loads, blocks) if isinstance(spec, dict) and "spec" in spec]
+
+
+def test_every_example_in_the_reference_page_compiles_and_plans_together() -> None:
+    specs = _documented_specs()
+    assert len(specs) == 10  # scenarios 1-7 and the three rules of scenario 8
+    for spec in specs:
+        assert validate_spec(spec) == [], spec["name"]
+    build_plan([RuleSource(n, 1, spec) for n, spec in enumerate(specs, start=1)])
