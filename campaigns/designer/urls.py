@@ -9,6 +9,7 @@ urlpatterns = [
     path("gallery/", views.gallery, name="gallery"),
     path("<int:pk>/", views.designer, name="designer"),
     path("<int:pk>/edit/", views.designer_edit, name="designer-edit"),
+    path("<int:pk>/tabs/<str:tab>/", views.designer_tab, name="designer-tab"),
     path("<int:pk>/do/<str:action>/", views.campaign_lifecycle, name="lifecycle"),
     path("<int:pk>/versions/<int:number>/rollback/", views.campaign_rollback, name="rollback"),
     path("<int:pk>/versions/<int:number>/diff/", views.version_diff, name="version-diff"),

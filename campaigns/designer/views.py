@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from campaigns import selectors, services
-from campaigns.designer.blocks import cards_for
+from campaigns.designer.blocks import blocks_html, cards_for, errors_oob_html
 from campaigns.designer.edits import EditError, apply_edit
 from campaigns.gallery import gallery_ensure
 from campaigns.models import (
@@ -50,20 +50,25 @@ def _context(
     problems = spec_problems(spec, catalog=catalog)
     can_edit = user_has_role(request.user, *WRITERS) and campaign.status != CampaignStatus.ARCHIVED
     live = campaign.live_version
+    edit_url = reverse("campaigns:designer-edit", kwargs={"pk": campaign.pk})
+    cards = cards_for(
+        spec, catalog, problems, campaign.locked_paths, edit_url=edit_url, can_edit=can_edit
+    )
     return {
         "campaign": campaign,
         "spec": spec,
-        "cards": cards_for(spec, catalog, problems, campaign.locked_paths),
+        "cards": cards,
+        "blocks_html": blocks_html(cards, edit_url, can_edit),
         "problems": problems,
         "summary": summary(spec),
         "flow": flow_svg(spec, error_paths=[p.path for p in problems]),
         "can_edit": can_edit,
         "is_admin": user_has_role(request.user, Role.ADMIN),
         "draft_differs": live is not None and live.spec != spec,
-        "draft_changes": spec_diff(live.spec, spec) if live is not None else [],
         "is_approved": campaign.approved_revision == campaign.revision,
         "spec_json": json.dumps(spec, indent=2, ensure_ascii=False),
         "event_types": list(catalog.event_types),
+        "edit_url": edit_url,
     }
 
 
@@ -72,11 +77,29 @@ def _context(
 def designer(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = _campaign(pk)
     context = _context(request, campaign)
-    context["versions"] = selectors.campaign_version_list(campaign=campaign)
-    context["audit"] = selectors.campaign_audit_list(campaign=campaign)[:100]
     context["estimate"] = selectors.estimate_latest(campaign=campaign)
-    context["decisions"] = selectors.decision_list(campaign_id=campaign.pk)[:20]
     return render(request, TEMPLATE, context)
+
+
+@role_required(*READERS)
+@require_GET
+def designer_tab(request: HttpRequest, pk: int, tab: str) -> HttpResponse:
+    """The versions, audit log and decisions tabs, loaded when first shown."""
+    campaign = _campaign(pk)
+    context: dict[str, Any] = {
+        "campaign": campaign,
+        "can_edit": user_has_role(request.user, *WRITERS)
+        and campaign.status != CampaignStatus.ARCHIVED,
+    }
+    if tab == "versions":
+        context["versions"] = selectors.campaign_version_list(campaign=campaign)
+    elif tab == "audit":
+        context["audit"] = selectors.campaign_audit_list(campaign=campaign)[:100]
+    elif tab == "decisions":
+        context["decisions"] = selectors.decision_list(campaign_id=campaign.pk)[:20]
+    else:
+        raise Http404("No such tab.")
+    return render(request, f"{TEMPLATE}#tab-{tab}", context)
 
 
 @role_required(*WRITERS)
@@ -118,6 +141,8 @@ def designer_edit(request: HttpRequest, pk: int) -> HttpResponse:
     context = _context(request, campaign, catalog=catalog)
     context["alert"] = alert
     context["rerender"] = post.get("rerender") == "1" or post.get("op") != "set" or bool(alert)
+    if not context["rerender"]:
+        context["errors_oob"] = errors_oob_html(context["cards"])
     return render(request, f"{TEMPLATE}#edit-response", context)
 
 

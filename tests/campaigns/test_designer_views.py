@@ -163,5 +163,11 @@ def test_version_diff_in_words_and_rollback(client_as: Any, catalog: None) -> No
     campaign.refresh_from_db()
     assert campaign.live_version.number == 3
     assert campaign.draft_spec["unless"]["within"] == "7m"
-    page = client.get(reverse("campaigns:designer", args=[campaign.pk])).content.decode()
-    assert "rolled back" in page
+    audit = client.get(reverse("campaigns:designer-tab", args=[campaign.pk, "audit"]))
+    assert "rolled back" in audit.content.decode()
+    versions = client.get(reverse("campaigns:designer-tab", args=[campaign.pk, "versions"]))
+    assert [int(n) for n in re.findall(r'data-version="(\d+)"', versions.content.decode())] == [
+        3,
+        2,
+        1,
+    ]
