@@ -527,13 +527,23 @@ def deliveries_send(*, delivery_ids: Sequence[int]) -> SendOutcome:
     by_channel: dict[str, list[Message]] = defaultdict(list)
     for message in messages.values():
         by_channel[message.channel].append(message)
+    lease_ends = time.monotonic() + settings.CDP_DELIVERY_SENDING_LEASE_S
     for channel, channel_messages in by_channel.items():
+        backend = backend_for(channel)
+        # A send that starts later could still be running when another worker, seeing the lease
+        # expired, claims the row again: what is left is deferred instead (queued, not a failure).
+        deadline = lease_ends - _backend_timeout(backend)
         for message, result in zip(
-            channel_messages, backend_for(channel).send_many(channel_messages), strict=True
+            channel_messages, backend.send_many(channel_messages, deadline=deadline), strict=True
         ):
             results[int(message.key)] = result
     _results_record(claimed, results, now, outcome)
     return outcome
+
+
+def _backend_timeout(backend: object) -> float:
+    timeout = getattr(backend, "timeout", None)
+    return float(timeout()) if callable(timeout) else 5.0
 
 
 def _backoff(failures: int) -> float:
@@ -566,6 +576,11 @@ def _results_record(
             row.provider_message_id = result.provider_message_id[:200]
             row.last_error = ""
             outcome.sent.append(row.id)
+            continue
+        if result.is_deferred:
+            # attempts stays counted: a row queued with attempts > 0 holds its offer limit.
+            row.status = DeliveryStatus.QUEUED
+            outcome.retry[0.0].append(row.id)
             continue
         row.last_error = f"{row.channel}: {result.error}"
         row.channel_failures += 1
@@ -601,12 +616,20 @@ def _results_record(
     )
 
 
+def _countdown_cap() -> float:
+    """Celery's Redis transport hands a message still unacknowledged after the visibility
+    timeout to another worker, and a message waiting for its ETA is unacknowledged: a longer
+    countdown would run twice (and again, in a loop). Keep every countdown well below it."""
+    return max(settings.CDP_CELERY_VISIBILITY_TIMEOUT_S / 2, 0.0)
+
+
 def deliveries_enqueue(delivery_ids: Sequence[int], *, countdown: float = 0.0) -> None:
     """Schedules sends in batches of ``CDP_DELIVERY_BATCH`` (ids, never objects)."""
     from campaigns.tasks import deliveries_send_task
 
     size = max(settings.CDP_DELIVERY_BATCH, 1)
     ids = list(delivery_ids)
+    countdown = min(countdown, _countdown_cap())
     for start in range(0, len(ids), size):
         chunk = ids[start : start + size]
         if countdown > 0:

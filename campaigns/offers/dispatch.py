@@ -6,6 +6,10 @@ creates the delivery rows of a whole batch in one statement (idempotent: unique 
 action), enqueues the sends in batches, and only then XACKs. A dispatcher that dies between the
 two leaves the entries pending; the next one claims them (XAUTOCLAIM) and, finding the rows
 already there, enqueues them again: the tasks' check-and-set makes that harmless.
+
+Every ``CDP_DELIVERY_SWEEP_EVERY_S`` it also re-enqueues deliveries stuck in ``sending`` past
+their lease (a worker killed mid-send, with its whole process group, acknowledges nothing and
+Celery gives its messages back only after the broker's visibility timeout, an hour by default).
 """
 
 from __future__ import annotations
@@ -17,9 +21,14 @@ import time
 from dataclasses import dataclass
 
 import redis
+from django.conf import settings
 from django.db import close_old_connections
 
-from campaigns.offers.delivery import deliveries_create, deliveries_enqueue
+from campaigns.offers.delivery import (
+    deliveries_create,
+    deliveries_enqueue,
+    deliveries_requeue_stuck,
+)
 from realtime import streams
 
 logger = logging.getLogger(__name__)
@@ -80,10 +89,18 @@ def dispatcher_run(
     group_ensure(client, decisions_stream_key())
     consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
     started = time.monotonic()
+    sweep_every = settings.CDP_DELIVERY_SWEEP_EVERY_S
+    next_sweep = started + sweep_every
     logger.info("dispatcher %s reading %s", consumer, decisions_stream_key())
     while stop_after_s is None or time.monotonic() - started < stop_after_s:
         try:
-            stats = dispatch_batch(client, consumer=consumer, count=count)
+            block_ms = int(min(1000, max(sweep_every * 1000, 50)))
+            stats = dispatch_batch(client, consumer=consumer, count=count, block_ms=block_ms)
+            if sweep_every > 0 and time.monotonic() >= next_sweep:
+                next_sweep = time.monotonic() + sweep_every
+                stuck = deliveries_requeue_stuck()
+                if stuck:
+                    logger.warning("re-enqueued %s stuck deliveries", len(stuck))
         except (redis.ConnectionError, redis.TimeoutError) as error:
             logger.warning("dispatcher: Redis unavailable (%s); retrying", error)
             time.sleep(1.0)

@@ -170,6 +170,18 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 4
 CELERY_TIMEZONE = TIME_ZONE
+# A message a worker took but never acknowledged (the worker was killed, its whole process group
+# with it) goes back to the queue after the visibility timeout; a countdown longer than it runs
+# twice, so delivery countdowns are capped below it (campaigns.offers.delivery). Lowering it
+# speeds up recovery, but any task running longer than it is handed to a second worker.
+# https://docs.celeryq.dev/en/stable/getting-started/backends-and-brokers/redis.html#visibility-timeout
+CDP_CELERY_VISIBILITY_TIMEOUT_S = float(os.environ.get("CDP_CELERY_VISIBILITY_TIMEOUT_S", "3600"))
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CDP_CELERY_VISIBILITY_TIMEOUT_S,
+    # kombu scans for such messages every interval * throttle seconds (10 * 10 by default).
+    "unacked_restore_interval": int(os.environ.get("CDP_CELERY_RESTORE_INTERVAL_S", "10")),
+    "unacked_restore_throttle": int(os.environ.get("CDP_CELERY_RESTORE_THROTTLE", "10")),
+}
 
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
@@ -200,6 +212,7 @@ CDP_CHANNELS: dict[str, dict[str, object]] = {
         "URL": os.environ.get("CDP_WEBHOOK_URL", ""),
         "SECRET": os.environ.get("CDP_WEBHOOK_SECRET", SECRET_KEY),
         "CONCURRENCY": int(os.environ.get("CDP_WEBHOOK_CONCURRENCY", "16")),
+        "TIMEOUT": float(os.environ.get("CDP_WEBHOOK_TIMEOUT_S", "5")),
         "RATE_PER_S": float(os.environ.get("CDP_WEBHOOK_RATE_PER_S", "0")),
     },
     "sms": {
@@ -245,8 +258,12 @@ CDP_DELIVERY_MAX_ATTEMPTS = int(os.environ.get("CDP_DELIVERY_MAX_ATTEMPTS", "8")
 # Backoff: base * 2**(attempt-1) seconds, capped far below the broker's visibility timeout.
 CDP_DELIVERY_BACKOFF_BASE_S = float(os.environ.get("CDP_DELIVERY_BACKOFF_BASE_S", "2"))
 CDP_DELIVERY_BACKOFF_MAX_S = float(os.environ.get("CDP_DELIVERY_BACKOFF_MAX_S", "300"))
-# A delivery claimed longer ago than this by a worker that died is claimed again.
+# A delivery claimed longer ago than this by a worker that died is claimed again (and sent again
+# with the same Idempotency-Key). A batch starts no send later than lease - channel TIMEOUT after
+# its claim, so a live worker's sends never overlap a second claim.
 CDP_DELIVERY_SENDING_LEASE_S = float(os.environ.get("CDP_DELIVERY_SENDING_LEASE_S", "60"))
+# How often run_dispatcher re-enqueues deliveries whose claim expired or whose task was lost.
+CDP_DELIVERY_SWEEP_EVERY_S = float(os.environ.get("CDP_DELIVERY_SWEEP_EVERY_S", "15"))
 # Deliveries per Celery task (the dispatcher batches decisions; see bench/delivery.py).
 CDP_DELIVERY_BATCH = int(os.environ.get("CDP_DELIVERY_BATCH", "50"))
 # Teams whose console shows notify_staff messages as pop-ups (tellers) rather than tasks.

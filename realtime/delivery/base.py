@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -34,6 +35,8 @@ class SendResult:
     provider_message_id: str = ""
     is_temporary: bool = False
     error: str = ""
+    #: Never attempted (the claim's lease ran out first): try again, the channel is not to blame.
+    is_deferred: bool = False
 
     @classmethod
     def sent(cls, provider_message_id: str = "") -> SendResult:
@@ -47,13 +50,24 @@ class SendResult:
     def permanent(cls, error: str) -> SendResult:
         return cls(is_sent=False, is_temporary=False, error=error[:2000])
 
+    @classmethod
+    def deferred(cls) -> SendResult:
+        return cls(
+            is_sent=False,
+            is_temporary=True,
+            is_deferred=True,
+            error="not attempted: the claim's lease would have run out during the send",
+        )
+
 
 class ChannelBackend(Protocol):
     name: str
 
     def send(self, message: Message) -> SendResult: ...
 
-    def send_many(self, messages: Sequence[Message]) -> list[SendResult]: ...
+    def send_many(
+        self, messages: Sequence[Message], *, deadline: float | None = None
+    ) -> list[SendResult]: ...
 
 
 class BaseBackend:
@@ -69,8 +83,21 @@ class BaseBackend:
     def send(self, message: Message) -> SendResult:
         raise NotImplementedError
 
-    def send_many(self, messages: Sequence[Message]) -> list[SendResult]:
-        return [self.send(message) for message in messages]
+    def timeout(self) -> float:
+        """The longest one send may take (HTTP backends' ``TIMEOUT`` option)."""
+        value = self.options.get("TIMEOUT", 5.0)
+        return float(value) if isinstance(value, int | float | str) else 5.0
+
+    def send_before(self, message: Message, deadline: float | None) -> SendResult:
+        """Sends unless ``time.monotonic()`` is past ``deadline`` (then: deferred, not sent)."""
+        if deadline is not None and time.monotonic() > deadline:
+            return SendResult.deferred()
+        return self.send(message)
+
+    def send_many(
+        self, messages: Sequence[Message], *, deadline: float | None = None
+    ) -> list[SendResult]:
+        return [self.send_before(message, deadline) for message in messages]
 
 
 class UnconfiguredBackend(BaseBackend):
@@ -107,20 +134,27 @@ def backends_reset() -> None:
 
 # --- HTTP ----------------------------------------------------------------------------------
 
-_pools: dict[float, urllib3.PoolManager] = {}
+_pools: dict[tuple[float, int], urllib3.PoolManager] = {}
 
 
-def http_pool(timeout: float) -> urllib3.PoolManager:
-    """Keep-alive connections shared by the backends of one process (one per timeout)."""
-    pool = _pools.get(timeout)
+def http_pool(timeout: float, maxsize: int = 32) -> urllib3.PoolManager:
+    """Keep-alive connections shared by the backends of one process (one per timeout).
+
+    ``maxsize`` connections are kept per host: it must cover the backend's concurrency, or the
+    connections beyond it are closed after each request (no keep-alive).
+    """
+    pool = _pools.get((timeout, maxsize))
     if pool is None:
-        pool = urllib3.PoolManager(
-            num_pools=16,
-            maxsize=32,
-            timeout=urllib3.Timeout(connect=timeout, read=timeout),
-            retries=False,
-        )
-        _pools[timeout] = pool
+        with _lock:
+            pool = _pools.get((timeout, maxsize))
+            if pool is None:
+                pool = urllib3.PoolManager(
+                    num_pools=16,
+                    maxsize=maxsize,
+                    timeout=urllib3.Timeout(connect=timeout, read=timeout),
+                    retries=False,
+                )
+                _pools[(timeout, maxsize)] = pool
     return pool
 
 
@@ -156,8 +190,9 @@ def http_request(
     headers: Mapping[str, str],
     timeout: float,
     id_field: str = "",
+    maxsize: int = 32,
 ) -> SendResult:
-    pool = http_pool(timeout)
+    pool = http_pool(timeout, max(maxsize, 32))
     try:
         if fields is not None:
             response = pool.request(

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import smtplib
+import time
 from collections.abc import Sequence
 
+from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.message import make_msgid
 
@@ -29,7 +31,12 @@ class EmailBackend(BaseBackend):
     def send(self, message: Message) -> SendResult:
         return self.send_many([message])[0]
 
-    def send_many(self, messages: Sequence[Message]) -> list[SendResult]:
+    def timeout(self) -> float:
+        return float(settings.EMAIL_TIMEOUT or 10)
+
+    def send_many(
+        self, messages: Sequence[Message], *, deadline: float | None = None
+    ) -> list[SendResult]:
         results: list[SendResult] = []
         try:
             connection = get_connection(fail_silently=False)
@@ -38,6 +45,9 @@ class EmailBackend(BaseBackend):
             return [SendResult.temporary(f"mail server unreachable: {error}") for _ in messages]
         try:
             for message in messages:
+                if deadline is not None and time.monotonic() > deadline:
+                    results.append(SendResult.deferred())
+                    continue
                 if not message.to:
                     results.append(SendResult.permanent("the customer has no email address"))
                     continue

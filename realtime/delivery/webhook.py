@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import orjson
@@ -24,7 +24,11 @@ def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
 
 
 class WebhookBackend(BaseBackend):
-    _executor: ThreadPoolExecutor | None = None
+    def __init__(self, name: str, options: Mapping[str, object]) -> None:
+        super().__init__(name, options)
+        concurrency = options.get("CONCURRENCY", 16)
+        self.concurrency = max(int(concurrency) if isinstance(concurrency, int | str) else 16, 1)
+        self._executor: ThreadPoolExecutor | None = None
 
     def send(self, message: Message) -> SendResult:
         url = str(self.option("URL"))
@@ -45,14 +49,24 @@ class WebhookBackend(BaseBackend):
             "X-CDP-Timestamp": timestamp,
             "X-CDP-Signature": webhook_signature(str(self.option("SECRET")), timestamp, body),
         }
-        timeout = float(self.option("TIMEOUT", 5.0))  # type: ignore[arg-type]  # from settings
-        return http_request("POST", url, body=body, headers=headers, timeout=timeout)
+        return http_request(
+            "POST",
+            url,
+            body=body,
+            headers=headers,
+            timeout=self.timeout(),
+            maxsize=self.concurrency,
+        )
 
-    def send_many(self, messages: Sequence[Message]) -> list[SendResult]:
-        """Concurrent POSTs over keep-alive connections: the receiver's latency overlaps."""
-        if len(messages) <= 1:
-            return [self.send(message) for message in messages]
-        if WebhookBackend._executor is None:
-            concurrency = int(self.option("CONCURRENCY", 8))  # type: ignore[call-overload]
-            WebhookBackend._executor = ThreadPoolExecutor(concurrency, "cdp-webhook")
-        return list(WebhookBackend._executor.map(self.send, messages))
+    def send_many(
+        self, messages: Sequence[Message], *, deadline: float | None = None
+    ) -> list[SendResult]:
+        """``CONCURRENCY`` POSTs at a time over keep-alive connections: the receiver's latency
+        overlaps. The pool is per backend, so each worker process (or thread pool) has its own."""
+        if len(messages) <= 1 or self.concurrency == 1:
+            return [self.send_before(message, deadline) for message in messages]
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(self.concurrency, "cdp-webhook")
+        return list(
+            self._executor.map(lambda message: self.send_before(message, deadline), messages)
+        )

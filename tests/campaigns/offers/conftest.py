@@ -167,7 +167,9 @@ class Processes:
         self.folder = folder
         self.running: dict[str, Any] = {}
 
-    def start(self, name: str, *command: str, **extra_env: str) -> Any:
+    def start(self, name: str, *command: str, new_session: bool = False, **extra_env: str) -> Any:
+        """``new_session``: the process leads its own process group (``os.killpg`` kills it and
+        every child it forked, as ``kill -9`` of a container or a systemd unit would)."""
         import subprocess
         import sys
 
@@ -178,12 +180,18 @@ class Processes:
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=str(__import__("django.conf").conf.settings.BASE_DIR),
+            start_new_session=new_session,
         )
         self.running[name] = process
         return process
 
     def celery_worker(
-        self, name: str = "worker", *, concurrency: int = 2, pool: str = "prefork"
+        self,
+        name: str = "worker",
+        *,
+        concurrency: int = 2,
+        pool: str = "prefork",
+        new_session: bool = False,
     ) -> Any:
         return self.start(
             name,
@@ -204,6 +212,7 @@ class Processes:
             "--without-mingle",
             "--hostname",
             f"{name}-{uuid.uuid4().hex[:6]}@%h",
+            new_session=new_session,
         )
 
     def dispatcher(self) -> Any:
