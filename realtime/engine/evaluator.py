@@ -193,6 +193,7 @@ class Engine:
         self._out = _Out()
         self._queue: list[tuple[Event, int]] = []
         self._candidates: list[_Candidate] = []
+        self._scratch: dict[str, object] = {}
 
     # --- public API ---------------------------------------------------------------------------
 
@@ -220,12 +221,8 @@ class Engine:
                 self.segments.prefetch(customer_ids)
             if self.scores is not None and plan.reads_scores:
                 self.scores.prefetch(customer_ids)
-        states = self.states
         handle = self._handle
         for event in events:
-            state = states.get(event.customer_id)
-            if state is not None and state.timers:
-                self._fire_customer_timers(event.customer_id, state, event.ts)
             handle(event, 0)
             if self._queue or self._candidates:
                 self._drain()
@@ -343,6 +340,12 @@ class Engine:
             return
         state = self.states.get(customer_id)
         if state is not None:
+            if depth == 0 and state.timers:
+                # this customer's timers due before the event fire first (event-time order);
+                # events no rule looks at cannot change what a timer decides, so they skip this
+                self._fire_customer_timers(customer_id, state, event.ts)
+                state = self.states.get(customer_id)
+        if state is not None:
             if state.goals and index.goal_rules:
                 self._check_goals(state, event)
             if state.timers and index.unless_rules:
@@ -354,9 +357,9 @@ class Engine:
         streams = index.streams
         stream_dispatch = index.stream_dispatch
         if streams or stream_dispatch:
-            if state is None:
-                state = self.states[customer_id] = CustomerState()
-            windows = state.windows
+            # A customer gets state only once something is recorded: record into a scratch
+            # dict when there is none yet, and adopt it if it was used.
+            windows = state.windows if state is not None else self._scratch
             changed = False
             for stream in streams:
                 if stream.record(windows, attrs, ts):
@@ -375,9 +378,10 @@ class Engine:
                             changed = True
             if changed:
                 self._out.dirty.add(customer_id)
-            elif state.is_empty():
-                del self.states[customer_id]  # nothing recorded: keep no empty state around
-                state = None
+                if state is None:
+                    state = self.states[customer_id] = CustomerState()
+                    state.windows = windows
+                    self._scratch = {}
         rules = index.always
         if index.dispatch:
             for attribute, table in index.dispatch:
