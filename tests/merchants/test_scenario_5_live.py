@@ -12,6 +12,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -129,12 +130,16 @@ def test_scenario_5_card_transactions_coupon_redemption_and_report(
     _, key = ingest.source_create(name="card switch")
 
     def send(events: list[dict[str, object]]) -> None:
-        response = client.post(
-            "/api/v1/events",
-            data=orjson.dumps({"events": events}),
-            content_type="application/json",
-            HTTP_AUTHORIZATION=f"Bearer {key}",
-        )
+        # The ingest view is async; once a session's Playwright browser runs an event loop in
+        # this thread, the test client must call it from another thread.
+        with ThreadPoolExecutor(1) as pool:
+            response = pool.submit(
+                client.post,
+                "/api/v1/events",
+                data=orjson.dumps({"events": events}),
+                content_type="application/json",
+                HTTP_AUTHORIZATION=f"Bearer {key}",
+            ).result()
         assert response.status_code == 200, response.content
 
     now = time.time()
