@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -171,3 +172,22 @@ def test_version_diff_in_words_and_rollback(client_as: Any, catalog: None) -> No
         2,
         1,
     ]
+
+
+def test_a_deleted_event_type_marks_its_block_and_blocks_publishing(
+    client_as: Any, catalog: None
+) -> None:
+    from realtime.models import EventType
+
+    client = client_as("marketer")
+    campaign = from_template(client, "viewed-but-did-not-sign-up")
+    EventType.objects.filter(name="product_subscribed").delete()
+    page = client.get(reverse("campaigns:designer", args=[campaign.pk])).content.decode()
+    unless_errors = re.search(r'id="err-b-unless"[^>]*>(.*?)</div></div>', page, re.S)
+    assert unless_errors is not None
+    assert "there is no event type 'product_subscribed'" in html.unescape(unless_errors.group(1))
+    assert 'data-testid="publish" disabled' in page
+    response = client.post(reverse("campaigns:lifecycle", args=[campaign.pk, "publish"]))
+    assert response.status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.live_version is None and campaign.status == "draft"
