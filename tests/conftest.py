@@ -90,7 +90,16 @@ def api_as(make_user: Callable[..., Any]) -> Callable[..., Any]:
     return login
 
 
-@pytest.fixture(scope="session")
+BROWSER_FIXTURES = {"browser", "page"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run last: Playwright's sync API leaves an event loop in the main thread,
+    which would make Django run later async views as if called from async code."""
+    items.sort(key=lambda item: bool(BROWSER_FIXTURES & set(getattr(item, "fixturenames", ()))))
+
+
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Real headless Chromium (Debian's), driven by Playwright."""
     if not os.path.exists(CHROMIUM):
