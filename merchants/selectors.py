@@ -163,6 +163,11 @@ class OfferFigures:
     redemption_rate: float | None
     revenue: Decimal | None
     discount_cost: Decimal | None
+    #: The control group (customers held out of the offer) and the share of them who bought at
+    #: the merchant anyway within the same window; None without a holdout or below the minimum.
+    control: int | None = None
+    control_rate: float | None = None
+    has_control: bool = False
 
 
 @dataclass(frozen=True)
@@ -218,6 +223,16 @@ def merchant_report(*, merchant: Merchant, offer_id: int | None = None) -> Merch
         campaign_id__in=list(by_campaign), outcome=DecisionOutcome.OFFER
     )
     issued = dict(offered.values_list("campaign_id").annotate(n=Count("id")).order_by())
+    held_out = Decision.objects.filter(
+        campaign_id__in=list(by_campaign), outcome=DecisionOutcome.HELD_OUT
+    )
+    control = dict(held_out.values_list("campaign_id").annotate(n=Count("id")).order_by())
+    control_converted = dict(
+        held_out.filter(conversions__isnull=False)
+        .values_list("campaign_id")
+        .annotate(n=Count("id", distinct=True))
+        .order_by()
+    )
     conversions = Conversion.objects.filter(
         campaign_id__in=list(by_campaign), decision__outcome=DecisionOutcome.OFFER
     )
@@ -239,6 +254,8 @@ def merchant_report(*, merchant: Merchant, offer_id: int | None = None) -> Merch
         n_issued = issued.get(campaign_id, 0)
         n_redeemed = len(first_amounts[campaign_id])
         is_shown = n_redeemed >= minimum
+        n_control = control.get(campaign_id, 0)
+        n_control_converted = control_converted.get(campaign_id, 0)
         figures.append(
             OfferFigures(
                 offer_id=offer.pk,
@@ -254,6 +271,13 @@ def merchant_report(*, merchant: Merchant, offer_id: int | None = None) -> Merch
                 discount_cost=_discount_cost(offer, first_amounts[campaign_id])
                 if is_shown
                 else None,
+                control=_shown(n_control, minimum),
+                has_control=n_control > 0,
+                control_rate=(
+                    round(n_control_converted / n_control, 4)
+                    if n_control >= minimum and n_control_converted >= minimum
+                    else None
+                ),
             )
         )
     issued_days = dict(

@@ -554,7 +554,7 @@ def _go_live(current: MerchantOffer, user: Any, comment: str) -> MerchantOffer:
         user=submitter,
         name=f"{current.merchant.name}: {current.title}"[:200],
         description=f"Merchant offer #{current.pk} of {current.merchant.name}.",
-        spec=merchant_offer_to_spec(current),
+        spec=merchant_offer_to_spec(current, holdout=float(settings.CDP_MERCHANT_HOLDOUT)),
         merchant=current.merchant,
         requires_approval=True,
     )

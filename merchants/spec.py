@@ -91,8 +91,11 @@ def _audience(offer: MerchantOffer) -> list[dict[str, Any]]:
     return conditions
 
 
-def merchant_offer_to_spec(offer: MerchantOffer) -> dict[str, Any]:
-    """The campaign spec that runs ``offer``. Reads only the offer (and its store)."""
+def merchant_offer_to_spec(offer: MerchantOffer, *, holdout: float = 0.0) -> dict[str, Any]:
+    """The campaign spec that runs ``offer``. Reads only the offer (and its store).
+
+    ``holdout`` is the bank's control-group share for merchant offers (a setting).
+    """
     template = TRIGGERS[offer.trigger]
     where, area_conditions = _area(offer)
     trigger: dict[str, Any] = {"event": template.event}
@@ -100,6 +103,8 @@ def merchant_offer_to_spec(offer: MerchantOffer) -> dict[str, Any]:
         trigger["where"] = where
     conditions = [*area_conditions, *_audience(offer)]
     guards: dict[str, Any] = {"budget": {"max_offers": int(offer.max_coupons)}}
+    if holdout > 0:
+        guards["holdout"] = holdout
     if offer.hour_from is not None and offer.hour_to is not None:
         guards["quiet_hours"] = {
             "from": offer.hour_to.strftime("%H:%M"),

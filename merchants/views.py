@@ -263,14 +263,16 @@ def report_csv(request: HttpRequest) -> HttpResponse:
     hidden = f"<{figures.min_group_size}"
     writer.writerow(
         ["offer", "title", "status", "issued", "redeemed", "redemption_rate", "revenue_krw",
-         "discount_cost_krw"]
+         "discount_cost_krw", "control_group", "control_rate"]
     )  # fmt: skip
     for row in figures.offers:
         values = [row.issued, row.redeemed, row.redemption_rate, row.revenue, row.discount_cost]
+        control = [row.control, row.control_rate] if row.has_control else ["", ""]
         # A leading = + - @ would make a spreadsheet run the title as a formula.
         title = "'" + row.title if row.title[:1] in ("=", "+", "-", "@") else row.title
         writer.writerow(
-            [row.offer_id, title, row.status, *[hidden if v is None else v for v in values]]
+            [row.offer_id, title, row.status]
+            + [hidden if v is None else v for v in [*values, *control]]
         )
     writer.writerow([])
     writer.writerow(["day", "issued", "redeemed"])

@@ -56,7 +56,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "cdp_site.static_files.AsyncWhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -297,6 +297,9 @@ CDP_MERCHANT_MAX_RADIUS_M = int(os.environ.get("CDP_MERCHANT_MAX_RADIUS_M", "500
 CDP_MERCHANT_IMAGE_MAX_BYTES = int(os.environ.get("CDP_MERCHANT_IMAGE_MAX_BYTES", str(1024 * 1024)))
 # Reach estimates and merchant reports never show a group smaller than this (k-anonymity).
 CDP_MERCHANT_MIN_GROUP_SIZE = int(os.environ.get("CDP_MERCHANT_MIN_GROUP_SIZE", "50"))
+# Share of each merchant offer's audience held out as a control group (0 = none), so that the
+# merchant's report can compare redemptions with customers who got no coupon.
+CDP_MERCHANT_HOLDOUT = float(os.environ.get("CDP_MERCHANT_HOLDOUT", "0"))
 # Customer groups the bank exposes to merchants: value of the `segment_tier` profile trait → label.
 CDP_MERCHANT_SEGMENTS = {
     "young_professional": "Young professionals",

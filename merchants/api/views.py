@@ -315,6 +315,8 @@ class ReportApi(MerchantApi):
                         "discount_cost": None
                         if row.discount_cost is None
                         else str(row.discount_cost),
+                        "control": row.control,
+                        "control_rate": row.control_rate,
                     }
                     for row in report.offers
                 ],

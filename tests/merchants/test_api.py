@@ -208,3 +208,34 @@ def test_merchant_cannot_use_the_review_api(
     assert shop.post(f"{API}/review/{offer.pk}/approve", {}, format="json").status_code == 403
     offer.refresh_from_db()
     assert offer.status == "pending"
+
+
+def test_report_compares_with_the_control_group_when_the_offer_has_one(
+    merchant_a: Merchant, make_offer: Callable[..., Any], api_as: Callable[..., APIClient],
+    settings: Any,
+) -> None:  # fmt: skip
+    settings.CDP_MERCHANT_MIN_GROUP_SIZE = 2
+    settings.CDP_MERCHANT_HOLDOUT = 0.1
+    offer = make_offer(merchant_a, status="live")
+    assert offer.campaign.live_version.spec["guards"]["holdout"] == 0.1
+    _history(offer, issued=10, redeemed=5)
+    now = timezone.now()
+    control = [
+        Decision(id=uuid.uuid4(), campaign_id=offer.campaign_id, version=1,
+                 customer_id=f"SECRET-CONTROL-{n}", trigger_event_id=f"h{n}",
+                 outcome="held_out", occurred_at=now)
+        for n in range(4)
+    ]  # fmt: skip
+    Decision.objects.bulk_create(control)
+    Conversion.objects.bulk_create(
+        [Conversion(decision=d, campaign_id=offer.campaign_id, customer_id=d.customer_id,
+                    event_id=f"c-{n}", revenue=Decimal("3000"), occurred_at=now)
+         for n, d in enumerate(control[:2])]
+    )  # fmt: skip
+    response = api_as("merchant", merchant=merchant_a).get(f"{API}/report")
+    row = response.json()["offers"][0]
+    assert (row["issued"], row["redemption_rate"], row["control"], row["control_rate"]) == (
+        10, 0.5, 4, 0.5
+    )  # fmt: skip
+    assert row["revenue"] == "25000"  # the control group's purchases are not the offer's revenue
+    assert "SECRET-CONTROL" not in response.content.decode()

@@ -120,6 +120,7 @@ def test_radius_box_contains_the_circle() -> None:
 
 
 def test_the_spec_names_the_merchant_not_any_customer() -> None:
-    spec = merchant_offer_to_spec(offer(title="Latte {{ customer.name }}"))
+    spec = merchant_offer_to_spec(offer(title="Latte {{ customer.name }}"), holdout=0.1)
+    assert spec["guards"] == {"budget": {"max_offers": 500}, "holdout": 0.1}
     assert spec["goal"]["where"]["value"] == "7"
     assert "customer_id" not in str(spec)
