@@ -64,9 +64,11 @@ def decisions_write(
                             now,
                         )
                     )
+            # decided_at: the moment of the insert (clock_timestamp), i.e. just before commit
             cursor.execute(
                 f"INSERT INTO campaigns_decision ({_DECISION_COLUMNS}) "
-                f"SELECT {_DECISION_COLUMNS} FROM live_decision_in i "
+                f"SELECT {_DECISION_COLUMNS.replace('decided_at', 'clock_timestamp()')} "
+                "FROM live_decision_in i "
                 "WHERE EXISTS (SELECT 1 FROM campaigns_campaign c WHERE c.id = i.campaign_id) "
                 "ON CONFLICT (id) DO NOTHING"
             )

@@ -30,7 +30,7 @@ from realtime.live.readers import profile_facts_write
 
 logger = logging.getLogger(__name__)
 
-BATCH = 1000
+BATCH = 4000  # entries per loop turn, shared by the owned partitions
 TICK_S = 0.1  # longest sleep when idle: timers fire within this of falling due
 MAX_TRIES = 3  # evaluations of a poison event before it goes to the dead-letter stream
 METRICS_S = 1.0
@@ -177,6 +177,10 @@ class Worker:
                     continue
                 work.result = work.result.merged(fired)
         if works:
+            if time.time() >= self._next_lease_tick:  # a long evaluation: renew first
+                self._leases_tick(time.time())
+                self._next_lease_tick = time.time() + RENEW_S
+                works = {p: w for p, w in works.items() if p in self.runs}
             self._commit_works(works)
         else:
             self._wait()
@@ -189,7 +193,9 @@ class Worker:
             return {}
         partitions = sorted(self.runs)
         keys_: list[str] = []
-        args: list[object] = [keys.GROUP, self.batch]
+        # A turn stays short (well under the lease TTL) however many partitions we own.
+        per_partition = max(50, self.batch // len(partitions))
+        args: list[object] = [keys.GROUP, per_partition]
         for partition in partitions:
             run = self.runs[partition]
             keys_ += [keys.lease(partition), streams.event_stream_key(partition)]
