@@ -339,12 +339,11 @@ class Engine:
                 self._profile_changed(customer_id, event.attributes, event.ts)
             return
         state = self.states.get(customer_id)
-        if state is not None:
-            if depth == 0 and state.timers:
-                # this customer's timers due before the event fire first (event-time order);
-                # events no rule looks at cannot change what a timer decides, so they skip this
-                self._fire_customer_timers(customer_id, state, event.ts)
-                state = self.states.get(customer_id)
+        if state is not None and depth == 0 and state.timers:
+            # this customer's timers due before the event fire first (event-time order);
+            # events no rule looks at cannot change what a timer decides, so they skip this
+            self._fire_customer_timers(customer_id, state, event.ts)
+            state = self.states.get(customer_id)
         if state is not None:
             if state.goals and index.goal_rules:
                 self._check_goals(state, event)

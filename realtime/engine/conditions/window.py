@@ -100,8 +100,14 @@ class Stream:
             value = attrs.get(value_attr)
             if type(value) not in NUMBER_TYPES:
                 return False
-        if self.same:
-            key = same_key(attrs, self.same)
+        same = self.same
+        if same:
+            if len(same) == 1:
+                key = attrs.get(same[0])
+                if key is not None and type(key) not in HASHABLE_TYPES:
+                    key = same_key(attrs, same)
+            else:
+                key = same_key(attrs, same)
             if key is None:
                 return False
             buckets = windows.get(self.key)
@@ -109,36 +115,37 @@ class Stream:
                 buckets = windows[self.key] = {}
             data = buckets.get(key)  # type: ignore[attr-defined]  # keyed stream is a dict
             if data is None:
+                if len(buckets) > 32:  # type: ignore[arg-type]
+                    _sweep(buckets, ts - self.horizon)  # type: ignore[arg-type]
                 data = buckets[key] = _new_data(value_attr)  # type: ignore[index]
-            elif len(buckets) > 32:  # type: ignore[arg-type]
-                _sweep(buckets, ts - self.horizon)  # type: ignore[arg-type]
         else:
             data = windows.get(self.key)
             if data is None:
                 data = windows[self.key] = _new_data(value_attr)
         if value_attr is None:
-            _append_ts(data, ts, self.horizon)  # type: ignore[arg-type]
+            stamps: array[float] = data  # type: ignore[assignment]
+            if stamps and ts < stamps[-1]:
+                insort(stamps, ts)
+            else:
+                stamps.append(ts)
+            # forget what no window can see any more (amortised: only when the oldest is out)
+            if stamps[0] <= ts - self.horizon or len(stamps) > MAX_STREAM_ENTRIES:
+                _prune_ts(stamps, ts - self.horizon)
         else:
             _append_pair(data, ts, value, self.horizon)  # type: ignore[arg-type]
         return True
+
+
+def _prune_ts(stamps: array[float], cutoff: float) -> None:
+    del stamps[: bisect_right(stamps, cutoff)]
+    if len(stamps) > MAX_STREAM_ENTRIES:
+        del stamps[: len(stamps) - MAX_STREAM_ENTRIES]
 
 
 def _new_data(value_attr: str | None) -> object:
     if value_attr is None:
         return array("d")
     return (array("d"), array("d"))
-
-
-def _append_ts(data: array[float], ts: float, horizon: float) -> None:
-    if data and ts < data[-1]:
-        insort(data, ts)
-    else:
-        data.append(ts)
-    cutoff = ts - horizon
-    if data[0] <= cutoff:
-        del data[: bisect_right(data, cutoff)]
-    if len(data) > MAX_STREAM_ENTRIES:
-        del data[: len(data) - MAX_STREAM_ENTRIES]
 
 
 def _append_pair(
