@@ -58,5 +58,7 @@ urlpatterns = [
     ),
     path("estimates/<int:estimate_id>", views.EstimateDetailApi.as_view(), name="api-estimate"),
     path("decisions", views.DecisionListApi.as_view(), name="api-decision-list"),
-    path("campaigns/<int:campaign_id>/stats", CampaignStatsApi.as_view(), name="api-campaign-stats"),
+    path(
+        "campaigns/<int:campaign_id>/stats", CampaignStatsApi.as_view(), name="api-campaign-stats"
+    ),
 ]
