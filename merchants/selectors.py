@@ -311,3 +311,28 @@ def merchant_report(*, merchant: Merchant, offer_id: int | None = None) -> Merch
 
 def pending_review_count() -> int:
     return MerchantOffer.objects.filter(status=MerchantOfferStatus.PENDING).count()
+
+
+@dataclass(frozen=True)
+class RulePreview:
+    spec_json: str
+    problems: list[str]
+    is_live_version: bool
+
+
+def merchant_offer_rule_preview(*, offer: MerchantOffer) -> RulePreview:
+    """The rule the offer runs as (its live version once approved), and what would stop it."""
+    import json
+
+    from django.conf import settings
+
+    from campaigns.spec.validation import spec_problems
+    from merchants.spec import merchant_offer_to_spec
+
+    live = offer.campaign.live_version if offer.campaign is not None else None
+    if live is not None:
+        return RulePreview(json.dumps(live.spec, indent=2, ensure_ascii=False), [], True)
+    spec = merchant_offer_to_spec(offer, holdout=float(settings.CDP_MERCHANT_HOLDOUT))
+    # its offer (and coupon pool) is created on approval, so it cannot be known yet
+    problems = [p.message for p in spec_problems(spec) if p.code != "unknown_offer"]
+    return RulePreview(json.dumps(spec, indent=2, ensure_ascii=False), problems, False)

@@ -357,10 +357,11 @@ def review_detail(request: HttpRequest, offer_id: int) -> HttpResponse:
     reach = selectors.merchant_offer_reach(
         merchant=offer.merchant, values=services.merchant_offer_input(offer)
     )
+    preview = selectors.merchant_offer_rule_preview(offer=offer)
     return render(
         request,
         "merchants/review_detail.html",
-        {"form": form, "reach": reach, **_offer_context(offer)},
+        {"form": form, "reach": reach, "preview": preview, **_offer_context(offer)},
     )
 
 

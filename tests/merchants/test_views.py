@@ -220,3 +220,21 @@ def test_marketer_cannot_manage_merchants(client_as: Callable[..., Client]) -> N
     assert client.get(reverse("merchants:manage_list")).status_code == 403
     assert client.post(reverse("merchants:manage_list"), {"name": "X"}).status_code == 403
     assert not Merchant.objects.filter(name="X").exists()
+
+
+def test_review_page_previews_the_rule_and_what_would_stop_it(
+    merchant_a: Merchant, make_offer: Callable[..., Any], client_as: Callable[..., Client]
+) -> None:
+    from realtime.demo import demo_event_types_ensure
+
+    demo_event_types_ensure()  # card transactions without coordinates
+    store = merchant_a.stores.get()
+    radius = make_offer(merchant_a, status="pending", area_kind="radius", regions=(),
+                        store_id=store.pk, radius_m=300)  # fmt: skip
+    plain = make_offer(merchant_a, status="pending")
+    client = client_as("marketer")
+    page = client.get(reverse("merchants:review_detail", args=[radius.pk])).content.decode()
+    assert 'data-testid="rule-problems"' in page and "lat" in page
+    page = client.get(reverse("merchants:review_detail", args=[plain.pk])).content.decode()
+    assert 'data-testid="rule-problems"' not in page
+    assert "&quot;card_transaction&quot;" in page and "Gangnam-gu" in page
