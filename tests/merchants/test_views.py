@@ -238,3 +238,58 @@ def test_review_page_previews_the_rule_and_what_would_stop_it(
     page = client.get(reverse("merchants:review_detail", args=[plain.pk])).content.decode()
     assert 'data-testid="rule-problems"' not in page
     assert "&quot;card_transaction&quot;" in page and "Gangnam-gu" in page
+
+
+def test_image_upload_is_served_back_as_an_image_only_to_its_merchant(
+    merchant_a: Merchant, merchant_b: Merchant, client_as: Callable[..., Client],
+    make_user: Callable[..., Any],
+) -> None:  # fmt: skip
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
+    client = client_as("merchant", merchant=merchant_a)
+    disguised = SimpleUploadedFile("x.png", b"<svg onload=alert(1)>", content_type="image/png")
+    page = client.post(reverse("merchants:offer_create"), {**_builder_post(), "image": disguised})
+    assert 'data-testid="error-image"' in page.content.decode()
+    upload = SimpleUploadedFile("cup.png", png, content_type="image/png")
+    client.post(reverse("merchants:offer_create"), {**_builder_post(), "image": upload})
+    offer = MerchantOffer.objects.get()
+    image = client.get(reverse("merchants:offer_image", args=[offer.pk]))
+    assert (image["Content-Type"], image["X-Content-Type-Options"]) == ("image/png", "nosniff")
+    assert image.content == png
+    other = Client()
+    other.force_login(make_user("merchant", merchant=merchant_b))
+    assert other.get(reverse("merchants:offer_image", args=[offer.pk])).status_code == 404
+
+
+def test_merchant_edits_an_offer_sent_back_for_changes(
+    merchant_a: Merchant, make_offer: Callable[..., Any], client_as: Callable[..., Client],
+    make_user: Callable[..., Any],
+) -> None:  # fmt: skip
+    from merchants import services
+
+    offer = make_offer(merchant_a, status="pending")
+    services.merchant_offer_request_changes(
+        offer=offer, user=make_user("marketer"), comment="Make it 15%"
+    )
+    client = client_as("merchant", merchant=merchant_a)
+    detail = client.get(reverse("merchants:offer", args=[offer.pk])).content.decode()
+    assert "Make it 15%" in detail and "Changes requested" in detail
+    url = reverse("merchants:offer_edit", args=[offer.pk])
+    assert 'value="10.00"' in client.get(url).content.decode()
+    client.post(url, _builder_post(discount_value="15", then="submit"))
+    offer.refresh_from_db()
+    assert (offer.status, offer.discount_value) == ("pending", 15)
+
+
+def test_api_token_page_creates_a_token_that_works(
+    merchant_a: Merchant, client_as: Callable[..., Client]
+) -> None:
+    from rest_framework.test import APIClient
+
+    client = client_as("merchant", merchant=merchant_a)
+    page = client.post(reverse("merchants:api_token")).content.decode()
+    token = page.split('data-testid="api-token"', 1)[1].split("<code>", 1)[1].split("</code>")[0]
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert api.get("/api/v1/merchant/offers").status_code == 200
