@@ -59,6 +59,22 @@ urlpatterns = [
     path("estimates/<int:estimate_id>", views.EstimateDetailApi.as_view(), name="api-estimate"),
     path("decisions", views.DecisionListApi.as_view(), name="api-decision-list"),
     path(
+        "campaigns/<int:campaign_id>/versions/<int:number>/diff",
+        views.CampaignVersionDiffApi.as_view(),
+        name="api-campaign-version-diff",
+    ),
+    path(
+        "campaigns/<int:campaign_id>/audit",
+        views.CampaignAuditApi.as_view(),
+        name="api-campaign-audit",
+    ),
+    path("campaign-templates", views.TemplateListApi.as_view(), name="api-template-list"),
+    path(
+        "campaign-templates/<slug:slug>/use",
+        views.TemplateUseApi.as_view(),
+        name="api-template-use",
+    ),
+    path(
         "campaigns/<int:campaign_id>/stats", CampaignStatsApi.as_view(), name="api-campaign-stats"
     ),
 ]

@@ -393,3 +393,114 @@ class EstimateDetailApi(APIView):
 
         estimate = get_object_or_404(AudienceEstimate, pk=estimate_id)
         return Response(CampaignEstimateApi.OutputSerializer(estimate).data)
+
+
+class CampaignVersionDiffApi(APIView):
+    """What changed, in sentences: version n against the one before it, or against the draft."""
+
+    permission_classes = [ReadOnlyForAnalysts]
+
+    class OutputSerializer(serializers.Serializer):
+        version = serializers.IntegerField()
+        against = serializers.CharField()
+        changes = serializers.ListField(child=serializers.CharField())
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request: Request, campaign_id: int, number: int) -> Response:
+        from campaigns.spec.diff import spec_diff
+
+        campaign = _campaign(campaign_id)
+        versions = {v.number: v for v in selectors.campaign_version_list(campaign=campaign)}
+        if number not in versions:
+            raise Http404("No such version.")
+        if request.query_params.get("against") == "draft":
+            against, old, new = "draft", versions[number].spec, campaign.draft_spec
+        else:
+            earlier = [n for n in versions if n < number]
+            against = f"v{max(earlier)}" if earlier else ""
+            old = versions[max(earlier)].spec if earlier else {}
+            new = versions[number].spec
+        return Response({"version": number, "against": against, "changes": spec_diff(old, new)})
+
+
+class CampaignAuditApi(APIView):
+    permission_classes = [ReadOnlyForAnalysts]
+
+    class OutputSerializer(serializers.Serializer):
+        at = serializers.DateTimeField()
+        user = serializers.CharField(source="user.get_username", allow_null=True, default=None)
+        action = serializers.CharField()
+        comment = serializers.CharField()
+        changes = serializers.ListField(child=serializers.CharField())
+        version = serializers.IntegerField(allow_null=True)
+        revision = serializers.IntegerField(allow_null=True)
+
+    @extend_schema(responses=OutputSerializer(many=True))
+    def get(self, request: Request, campaign_id: int) -> Response:
+        entries = selectors.campaign_audit_list(campaign=_campaign(campaign_id))[:500]
+        return Response(self.OutputSerializer(entries, many=True).data)
+
+
+class TemplateListApi(APIView):
+    """The gallery. GET for everyone who designs; POST (administrators) saves a campaign as a
+    template with locked fields; POST .../use starts a campaign from one."""
+
+    permission_classes = [ReadOnlyForAnalysts]
+
+    class InputSerializer(serializers.Serializer):
+        campaign = serializers.IntegerField()
+        name = serializers.CharField(max_length=200)
+        slug = serializers.SlugField(max_length=80)
+        description = serializers.CharField(required=False, allow_blank=True, default="")
+        locked_paths = serializers.ListField(
+            child=serializers.CharField(max_length=200), required=False, default=list
+        )
+
+    class OutputSerializer(serializers.Serializer):
+        slug = serializers.CharField()
+        name = serializers.CharField()
+        description = serializers.CharField()
+        scenario = serializers.IntegerField(allow_null=True)
+        spec = serializers.JSONField()
+        locked_paths = serializers.ListField(child=serializers.CharField())
+
+    @extend_schema(responses=OutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        from campaigns.gallery import gallery_ensure
+
+        gallery_ensure()
+        return Response(self.OutputSerializer(selectors.template_list(), many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        campaign = _campaign(values.pop("campaign"))
+        try:
+            template = services.template_save_from_campaign(
+                campaign=campaign, user=request.user, **values
+            )
+        except services.CampaignError as error:
+            return error_response(error)
+        return Response(self.OutputSerializer(template).data, status=status.HTTP_201_CREATED)
+
+
+class TemplateUseApi(APIView):
+    permission_classes = [HasRole]
+    allowed_roles = (Role.MARKETER,)
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=200, required=False)
+
+    @extend_schema(request=InputSerializer, responses={201: CampaignOutputSerializer})
+    def post(self, request: Request, slug: str) -> Response:
+        from campaigns.models import CampaignTemplate
+
+        template = get_object_or_404(CampaignTemplate, slug=slug)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        campaign = services.campaign_create_from_template(
+            template=template, user=request.user, name=data.validated_data.get("name")
+        )
+        return Response(CampaignOutputSerializer(campaign).data, status=status.HTTP_201_CREATED)

@@ -185,3 +185,43 @@ def test_test_event_explains_condition_by_condition(api_as: Any, spec: dict[str,
     assert by_path["conditions.all[1]"]["held"] is False  # aged 60
     assert by_path["conditions.all[1]"]["block"] == "Condition 2"
     assert "60" in by_path["conditions.all[1]"]["text"]
+
+
+def test_versions_diff_and_audit_log_over_the_api(api_as: Any, spec: dict[str, Any]) -> None:
+    api = api_as("marketer")
+    created = create(api, spec)
+    url = f"/api/v1/campaigns/{created['id']}"
+    api.post(f"{url}/publish")
+    spec["guards"]["cap"] = {"max": 2, "per": "7d"}
+    api.put(url, {"spec": spec}, format="json")
+    api.post(f"{url}/publish", {"comment": "looser cap"}, format="json")
+    diff = api.get(f"{url}/versions/2/diff").json()
+    assert diff == {
+        "version": 2,
+        "against": "v1",
+        "changes": [
+            "Frequency cap: \u201cAt most once in 30 days\u201d → \u201cAt most twice in 7 days\u201d."
+        ],
+    }
+    assert api.get(f"{url}/versions/1/diff?against=draft").json()["changes"] == diff["changes"]
+    audit = api.get(f"{url}/audit").json()
+    assert [entry["action"] for entry in audit] == ["published", "edited", "published", "created"]
+    assert audit[0]["comment"] == "looser cap" and audit[0]["version"] == 2
+    assert api.get(f"{url}/versions/9/diff").status_code == 404
+
+
+def test_templates_over_the_api_with_locked_fields(api_as: Any, spec: dict[str, Any]) -> None:
+    marketer, admin = api_as("marketer"), api_as("admin")
+    gallery = marketer.get("/api/v1/campaign-templates").json()
+    assert {t["scenario"] for t in gallery} >= set(range(1, 9))
+    source = create(marketer, spec)
+    body = {"campaign": source["id"], "name": "Nudge", "slug": "nudge", "locked_paths": ["guards"]}
+    assert marketer.post("/api/v1/campaign-templates", body, format="json").status_code == 403
+    assert admin.post("/api/v1/campaign-templates", body, format="json").status_code == 201
+    used = marketer.post("/api/v1/campaign-templates/nudge/use", {"name": "Mine"}, format="json")
+    assert used.status_code == 201
+    campaign = used.json()
+    assert campaign["locked_paths"] == ["guards"] and campaign["spec"]["name"] == "Mine"
+    changed = dict(campaign["spec"], guards={"holdout": 0.5})
+    refused = marketer.put(f"/api/v1/campaigns/{campaign['id']}", {"spec": changed}, format="json")
+    assert refused.status_code == 403 and refused.json()["code"] == "locked"
