@@ -200,7 +200,8 @@ def test_versions_diff_and_audit_log_over_the_api(api_as: Any, spec: dict[str, A
         "version": 2,
         "against": "v1",
         "changes": [
-            "Frequency cap: \u201cAt most once in 30 days\u201d → \u201cAt most twice in 7 days\u201d."
+            "Frequency cap: \u201cAt most once in 30 days\u201d → "
+            "\u201cAt most twice in 7 days\u201d."
         ],
     }
     assert api.get(f"{url}/versions/1/diff?against=draft").json()["changes"] == diff["changes"]
