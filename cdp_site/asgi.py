@@ -12,10 +12,12 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from cdp_site.routing import websocket_urlpatterns  # noqa: E402
+from realtime.ingest.http import IngestAsgiApp  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_application,
+        # POST /api/v1/events skips Django's per-request machinery (see realtime.ingest.http).
+        "http": IngestAsgiApp(django_asgi_application),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),

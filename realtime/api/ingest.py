@@ -3,11 +3,12 @@
 It is a plain Django async view rather than a DRF view: DRF's request wrapping, content
 negotiation and serializers cost more per request than the whole batch's validation. DRF still
 documents it: ``EventIngestApi`` is attached to the view as ``cls`` so drf-spectacular lists it.
+Under ASGI, ``realtime.ingest.http.IngestAsgiApp`` answers the path before Django (see there
+why); both call ``ingest_http``.
 """
 
 from __future__ import annotations
 
-import orjson
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
@@ -22,71 +23,30 @@ from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
 from realtime.ingest import services
-from realtime.ingest.services import IngestError
-
-CORS_HEADERS = {
-    # Browser trackers post from the bank's own sites; keys for them are public by nature.
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Allow-Methods": "POST, OPTIONS",
-    "Access-Control-Allow-Headers": "Authorization, Content-Type",
-    "Access-Control-Max-Age": "86400",
-}
-
-
-def _json(body: dict[str, object], status: int, **headers: str) -> HttpResponse:
-    response = HttpResponse(orjson.dumps(body), status=status, content_type="application/json")
-    for name, value in {**CORS_HEADERS, **headers}.items():
-        response[name] = value
-    return response
-
-
-def request_key(request: HttpRequest) -> str | None:
-    """``Authorization: Bearer <key>``, or ``?key=`` for browsers (a header would need a CORS
-    preflight on every page)."""
-    header = request.headers.get("Authorization", "")
-    if header.startswith("Bearer "):
-        return header[7:].strip() or None
-    return request.GET.get("key") or None
+from realtime.ingest.http import BodyTooLarge, ingest_http
 
 
 @csrf_exempt
 async def events_ingest_view(request: HttpRequest) -> HttpResponse:
-    if request.method == "OPTIONS":
-        return _json({}, 204)
-    if request.method != "POST":
-        return _json({"error": "Use POST."}, 405, Allow="POST, OPTIONS")
-    key = request_key(request)
-    if key is None:
-        return _json(
-            {"error": "An API key is required: Authorization: Bearer <key>."},
-            401,
-            **{"WWW-Authenticate": "Bearer"},
-        )
-    source = await services.source_authenticate(key)
-    if source is None:
-        return _json(
-            {"error": "The API key is unknown or revoked."}, 401, **{"WWW-Authenticate": "Bearer"}
-        )
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return _json({"error": "Content-Length is not a number."}, 400)
-    if length > services.MAX_BODY_BYTES:
-        return _json(
-            {"error": f"The body is larger than {services.MAX_BODY_BYTES} bytes; split the batch."},
-            413,
-        )
-    if not await services.source_rate_limit_allows(source):
-        return _json(
-            {"error": f"Rate limit of {source.rate_limit_per_second} requests/s exceeded."},
-            429,
-            **{"Retry-After": "1"},
-        )
-    try:
-        result = await services.events_ingest(body=request.body)
-    except IngestError as error:
-        return _json(error.to_dict(), error.status)
-    return _json(result.to_dict(), 200)
+    """The Django view of the endpoint (tests, servers without the lean ASGI app)."""
+
+    async def read_body() -> bytes:
+        body = request.body
+        if len(body) > services.MAX_BODY_BYTES:
+            raise BodyTooLarge
+        return body
+
+    status, headers, body = await ingest_http(
+        method=request.method or "",
+        authorization=request.headers.get("Authorization"),
+        query_string=request.META.get("QUERY_STRING", ""),
+        content_length=request.META.get("CONTENT_LENGTH"),
+        read_body=read_body,
+    )
+    response = HttpResponse(body, status=status, content_type="application/json")
+    for name, value in headers.items():
+        response[name] = value
+    return response
 
 
 class IngestEventSerializer(serializers.Serializer):

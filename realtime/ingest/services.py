@@ -20,7 +20,7 @@ import redis
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from realtime import streams
@@ -158,7 +158,15 @@ def source_revoke(*, source: Source) -> Source:
     return source
 
 
+def _connection_refresh() -> None:
+    """What Django's request signals do, for the lean ASGI path that sends none: drop a
+    database connection that is broken or past its age (never inside a transaction)."""
+    if not connection.in_atomic_block:
+        close_old_connections()
+
+
 def _source_lookup(digest: str) -> SourceIdentity | None:
+    _connection_refresh()
     row = (
         Source.objects.filter(key_hash=digest, revoked_at__isnull=True)
         .values_list("id", "name", "rate_limit_per_second")
@@ -223,6 +231,7 @@ def registry_cache_clear() -> None:
 def _registry_refresh() -> dict[str, Validator]:
     from realtime.ingest.selectors import event_type_definitions
 
+    _connection_refresh()
     version = streams.redis_client().get(_registry_version_key())
     prefix = settings.CDP_KEY_PREFIX
     if _registry_cache.prefix != prefix or _registry_cache.version != version:
@@ -376,22 +385,47 @@ def events_parse(body: bytes) -> list:
     return events
 
 
+def _resp_command(parts: list[bytes]) -> bytes:
+    """RESP encoding of one command. redis-py's own packer checks and encodes each argument in
+    Python; with three arguments per event it cost more than validating the event (profiled)."""
+    chunks = [b"*%d\r\n" % len(parts)]
+    chunks.extend(b"$%d\r\n%b\r\n" % (len(part), part) for part in parts)
+    return b"".join(chunks)
+
+
 async def events_append(events: list[dict]) -> str:
     """Appends normalised events (deduplicated by id) in one round trip; one flag per event."""
-    keys: list[str] = []
-    arguments: list[object] = [settings.CDP_DEDUPE_SECONDS]
-    dedupe_prefix = streams.key("dedupe", "")
+    dedupe_prefix = streams.key("dedupe", "").encode()
     partitions = settings.CDP_PARTITIONS
-    stream_keys = [streams.event_stream_key(partition) for partition in range(partitions)]
+    stream_keys = [streams.event_stream_key(partition).encode() for partition in range(partitions)]
+    keys: list[bytes] = []
+    payloads: list[bytes] = []
     for event in events:
-        keys.append(dedupe_prefix + event["event_id"])
+        keys.append(dedupe_prefix + event["event_id"].encode())
         keys.append(stream_keys[streams.partition_of(event["customer_id"], partitions)])
-        arguments.append(orjson.dumps(event))
+        payloads.append(orjson.dumps(event))
+    tail = [str(len(keys)).encode(), *keys, str(settings.CDP_DEDUPE_SECONDS).encode(), *payloads]
     client = streams.async_redis_client()
+    pool = client.connection_pool
+    connection = await pool.get_connection()
     try:
-        flags = await client.evalsha(_APPEND_SHA, len(keys), *keys, *arguments)
-    except redis.exceptions.NoScriptError:
-        flags = await client.eval(_APPEND_LUA, len(keys), *keys, *arguments)
+        await connection.send_packed_command(
+            _resp_command([b"EVALSHA", _APPEND_SHA.encode(), *tail]), check_health=False
+        )
+        try:
+            flags = await connection.read_response()
+        except redis.exceptions.NoScriptError:
+            await connection.send_packed_command(
+                _resp_command([b"EVAL", _APPEND_LUA.encode(), *tail]), check_health=False
+            )
+            flags = await connection.read_response()
+    except BaseException:
+        await connection.disconnect()
+        raise
+    finally:
+        await pool.release(connection)
+    if isinstance(flags, redis.exceptions.ResponseError):
+        raise flags
     return flags.decode() if isinstance(flags, bytes) else str(flags or "")
 
 

@@ -44,6 +44,8 @@ class Command(BaseCommand):
         self.stdout.flush()
         idle_since = time.monotonic()
         reported = time.monotonic()
+        first_active: float | None = None
+        last_active = 0.0
         while not stopping:
             try:
                 handled = archiver.step()
@@ -53,7 +55,9 @@ class Command(BaseCommand):
                 continue
             now = time.monotonic()
             if handled:
-                idle_since = now
+                idle_since = last_active = now
+                if first_active is None:
+                    first_active = now - 0.001
             elif (
                 options["stop_when_idle"] is not None
                 and now - idle_since > options["stop_when_idle"]
@@ -62,4 +66,5 @@ class Command(BaseCommand):
             if now - reported > 60:
                 reported = now
                 logger.info("archived %s rows so far", archiver.archived)
-        self.stdout.write(f"archiver stopped after {archiver.archived} rows")
+        active = last_active - first_active if first_active is not None else 0.0
+        self.stdout.write(f"archived {archiver.archived} rows in {active:.3f} s (while busy)")
