@@ -28,6 +28,7 @@ LOCATION_ATTRIBUTES = (
     {"name": "lat", "type": "number"},
     {"name": "lon", "type": "number"},
     {"name": "region", "type": "string"},
+    {"name": "store_id", "type": "string"},  # the bank's store id, for reports by store
 )
 
 

@@ -178,9 +178,18 @@ class DayFigures:
 
 
 @dataclass(frozen=True)
+class StoreFigures:
+    store_id: int | None  # None: a transaction whose store is not known (yet)
+    name: str
+    redeemed: int | None
+    revenue: Decimal | None
+
+
+@dataclass(frozen=True)
 class MerchantReport:
     offers: list[OfferFigures]
     days: list[DayFigures]
+    stores: list[StoreFigures]
     min_group_size: int
     total_issued: int | None
     total_redeemed: int | None
@@ -300,6 +309,7 @@ def merchant_report(*, merchant: Merchant, offer_id: int | None = None) -> Merch
     return MerchantReport(
         offers=figures,
         days=days,
+        stores=_store_figures(merchant, list(by_campaign), minimum),
         min_group_size=minimum,
         total_issued=_shown(total_issued, minimum),
         total_redeemed=_shown(total_redeemed, minimum),
@@ -336,3 +346,49 @@ def merchant_offer_rule_preview(*, offer: MerchantOffer) -> RulePreview:
     # its offer (and coupon pool) is created on approval, so it cannot be known yet
     problems = [p.message for p in spec_problems(spec) if p.code != "unknown_offer"]
     return RulePreview(json.dumps(spec, indent=2, ensure_ascii=False), problems, False)
+
+
+#: Redemptions by the store of their card transaction (the ``store_id`` attribute of the
+#: archived event; the card switch sends the bank's store id). First conversion per decision.
+_BY_STORE = """
+SELECT COALESCE(archive.attributes ->> 'store_id', ''), count(*), COALESCE(sum(first.revenue), 0)
+FROM (
+    SELECT DISTINCT ON (conversion.decision_id)
+           conversion.event_id, conversion.occurred_at, conversion.revenue
+    FROM campaigns_conversion conversion
+    JOIN campaigns_decision decision ON decision.id = conversion.decision_id
+    WHERE conversion.campaign_id = ANY(%s) AND decision.outcome = 'offer'
+    ORDER BY conversion.decision_id, conversion.occurred_at
+) first
+LEFT JOIN realtime_event_archive archive
+       ON archive.event_id = first.event_id AND archive.ts = first.occurred_at
+GROUP BY 1
+"""
+
+
+def _store_figures(merchant: Merchant, campaign_ids: list[int], minimum: int) -> list[StoreFigures]:
+    from django.db import connection
+
+    if not campaign_ids:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(_BY_STORE, [campaign_ids])
+        rows = cursor.fetchall()
+    names = dict(Store.objects.filter(merchant=merchant).values_list("pk", "name"))
+    counts: dict[int | None, tuple[int, Decimal]] = {}
+    for raw_id, count, revenue in rows:
+        store_id = int(raw_id) if str(raw_id).isdigit() and int(raw_id) in names else None
+        before = counts.get(store_id, (0, Decimal(0)))
+        counts[store_id] = (before[0] + count, before[1] + Decimal(revenue))
+    figures = []
+    for store_id, (count, revenue) in sorted(counts.items(), key=lambda item: -item[1][0]):
+        shown = count >= minimum
+        figures.append(
+            StoreFigures(
+                store_id=store_id,
+                name=names[store_id] if store_id is not None else "Store not known",
+                redeemed=count if shown else None,
+                revenue=revenue.quantize(WON) if shown else None,
+            )
+        )
+    return figures

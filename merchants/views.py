@@ -275,6 +275,12 @@ def report_csv(request: HttpRequest) -> HttpResponse:
             + [hidden if v is None else v for v in [*values, *control]]
         )
     writer.writerow([])
+    writer.writerow(["store", "redeemed", "revenue_krw"])
+    for store in figures.stores:
+        writer.writerow(
+            [store.name, *[hidden if v is None else v for v in (store.redeemed, store.revenue)]]
+        )
+    writer.writerow([])
     writer.writerow(["day", "issued", "redeemed"])
     for day in figures.days:
         writer.writerow(

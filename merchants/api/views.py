@@ -324,6 +324,15 @@ class ReportApi(MerchantApi):
                     {"day": day.day.isoformat(), "issued": day.issued, "redeemed": day.redeemed}
                     for day in report.days
                 ],
+                "stores": [
+                    {
+                        "store": row.store_id,
+                        "name": row.name,
+                        "redeemed": row.redeemed,
+                        "revenue": None if row.revenue is None else str(row.revenue),
+                    }
+                    for row in report.stores
+                ],
             }
         )
 

@@ -239,3 +239,38 @@ def test_report_compares_with_the_control_group_when_the_offer_has_one(
     )  # fmt: skip
     assert row["revenue"] == "25000"  # the control group's purchases are not the offer's revenue
     assert "SECRET-CONTROL" not in response.content.decode()
+
+
+def test_report_by_store_from_the_archived_card_transactions(
+    merchant_a: Merchant, merchant_b: Merchant, make_offer: Callable[..., Any],
+    api_as: Callable[..., APIClient], settings: Any,
+) -> None:  # fmt: skip
+    import orjson
+    from django.db import connection
+
+    from realtime.ingest.archive import archive_partitions_ensure
+
+    settings.CDP_MERCHANT_MIN_GROUP_SIZE = 2
+    offer = make_offer(merchant_a, status="live")
+    _history(offer, issued=6, redeemed=5)
+    store = merchant_a.stores.get()
+    foreign = merchant_b.stores.get()
+    conversions = list(Conversion.objects.order_by("event_id"))
+    archive_partitions_ensure({c.occurred_at.astimezone(dt.UTC).date() for c in conversions})
+    where = [str(store.pk)] * 3 + [str(foreign.pk)] + [None]
+    with connection.cursor() as cursor:
+        for conversion, store_id in zip(conversions, where, strict=True):
+            attributes = {"amount": 5000, **({"store_id": store_id} if store_id else {})}
+            cursor.execute(
+                "INSERT INTO realtime_event_archive (event_id, type, customer_id, ts, attributes,"
+                " received_at, stream_partition, stream_id) VALUES (%s, 'card_transaction', %s,"
+                " %s, %s::jsonb, now(), 0, '0-1')",
+                [conversion.event_id, conversion.customer_id, conversion.occurred_at,
+                 orjson.dumps(attributes).decode()],
+            )  # fmt: skip
+    stores = api_as("merchant", merchant=merchant_a).get(f"{API}/report").json()["stores"]
+    # another merchant's store id is not this merchant's store: it counts as unknown
+    assert stores == [
+        {"store": store.pk, "name": "Yeoksam", "redeemed": 3, "revenue": "15000"},
+        {"store": None, "name": "Store not known", "redeemed": 2, "revenue": "10000"},
+    ]
