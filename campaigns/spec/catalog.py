@@ -8,6 +8,7 @@ deleted event type or offer shows up as broken at once.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 #: Profile attributes every deployment has (the demo data and the scenarios rely on them).
@@ -69,6 +70,39 @@ class Catalog:
         return None
 
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+PROFILE_SAMPLE = 200
+
+
+def _trait_type(value: object) -> str | None:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "date" if _ISO_DATE.match(value) else "string"
+    return None
+
+
+def profile_attributes_sampled() -> dict[str, str]:
+    """The well-known attributes plus the traits seen on recently updated profiles (one query
+    of a few hundred rows), typed by their values: what the profile field picker offers."""
+    attributes = dict(WELL_KNOWN_PROFILE_ATTRIBUTES)
+    try:
+        from segments.models import Customer
+    except ImportError:  # pragma: no cover - the profile store is optional for the designer
+        return attributes
+    rows = Customer.objects.order_by("-updated_at").values_list("traits", flat=True)
+    for traits in rows[:PROFILE_SAMPLE]:
+        if not isinstance(traits, dict):
+            continue
+        for name, value in traits.items():
+            kind = _trait_type(value)
+            if kind is not None and name not in attributes:
+                attributes[name] = kind
+    return dict(sorted(attributes.items()))
+
+
 def catalog_load() -> Catalog:
     event_types: dict[str, tuple[EventAttribute, ...]] = {}
     try:
@@ -97,7 +131,7 @@ def catalog_load() -> Catalog:
         has_offers = True
     return Catalog(
         event_types=event_types,
-        profile_attributes=dict(WELL_KNOWN_PROFILE_ATTRIBUTES),
+        profile_attributes=profile_attributes_sampled(),
         offers=offers,
         has_registry=bool(event_types),
         has_offers=has_offers,
