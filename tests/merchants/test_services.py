@@ -310,3 +310,42 @@ def test_approval_that_cannot_compile_changes_nothing_and_says_why(
     offer.refresh_from_db()
     assert (offer.status, offer.campaign_id, offer.offer_id) == ("pending", None, None)
     assert (Campaign.objects.count(), Offer.objects.count()) == (0, 0)
+
+
+def test_pacing_holds_after_the_daily_cap_and_after_the_maximum_of_redemptions(
+    merchant_a: Merchant, make_offer: Callable[..., Any]
+) -> None:
+    import uuid
+
+    from django.utils import timezone
+
+    from campaigns.models import Conversion, Decision
+
+    capped = make_offer(merchant_a, status="live", daily_cap=2, max_coupons=10)
+    spent = make_offer(merchant_a, status="live", max_redemptions=1, max_coupons=10)
+    now = timezone.now()
+    for offer, customers in ((capped, 2), (spent, 1)):
+        for n in range(customers):
+            decision = Decision.objects.create(
+                id=uuid.uuid4(), campaign_id=offer.campaign_id, version=1,
+                customer_id=f"c{n}", trigger_event_id=f"t{n}", outcome="offer", occurred_at=now,
+            )  # fmt: skip
+            if offer is spent:
+                Conversion.objects.create(
+                    decision=decision,
+                    campaign_id=offer.campaign_id,
+                    customer_id=f"c{n}",
+                    event_id=f"p{n}",
+                    occurred_at=now,
+                )
+    assert services.merchant_offer_pacing_apply(now=now) == {"held": 2, "resumed": 0}
+    capped.refresh_from_db()
+    spent.refresh_from_db()
+    assert capped.events.filter(comment__contains="Today's cap of 2 coupons was reached").exists()
+    assert spent.events.filter(comment__contains="maximum of 1 redemptions").exists()
+    # the next day the daily cap allows again; the maximum of redemptions never does
+    tomorrow = now + dt.timedelta(days=1)
+    assert services.merchant_offer_pacing_apply(now=tomorrow) == {"held": 0, "resumed": 1}
+    capped.refresh_from_db()
+    spent.refresh_from_db()
+    assert (capped.status, spent.status) == ("live", "paused")
