@@ -349,3 +349,27 @@ def test_pacing_holds_after_the_daily_cap_and_after_the_maximum_of_redemptions(
     capped.refresh_from_db()
     spent.refresh_from_db()
     assert (capped.status, spent.status) == ("live", "paused")
+
+
+def test_merchant_text_stays_text_in_the_customers_message(
+    merchant_a: Merchant, make_offer: Callable[..., Any]
+) -> None:
+    from campaigns.offers.rendering import RenderContext, render, render_line
+
+    offer = make_offer(
+        merchant_a,
+        status="live",
+        title="Hi {{ customer.phone }}",
+        description="<script>x</script> {{coupon.code}}\r\nSecond line",
+    )
+    context = RenderContext.build(
+        customer={"phone": "+82-10-1234-5678", "name": "Kim"}, coupon_code="M1-ABCD"
+    )
+    coupon_offer = offer.offer
+    push = render_line(coupon_offer.push_title, context)
+    body = render(coupon_offer.push_body, context)
+    email = render(coupon_offer.email_body, context, escaping="html")
+    assert "+82-10-1234-5678" not in push + body + email
+    assert push.replace("\u200b", "") == "Gangnam Coffee A: Hi {{ customer.phone }}"
+    assert body.count("M1-ABCD") == 1  # only the platform's own placeholder was filled
+    assert "<script>" not in email and "&lt;script&gt;" in email
