@@ -304,6 +304,15 @@ def test_event(request: HttpRequest, pk: int) -> HttpResponse:
             {"type": event["type"], "attributes": attributes, "ts": now - 60 * (i + 1)}
             for i in range(repeat)
         ]
+        if post.get("recent"):
+            # the customer's real recent events (archive + stream) fill windows and sequences
+            from realtime.ingest.selectors import customer_recent_events
+
+            history += [
+                past.to_dict()
+                for past in customer_recent_events(str(event["customer_id"]), limit=500)
+                if past.ts < now
+            ]
         event["ts"] = now
         result = campaign_event_explain(
             campaign=campaign, event=event, profile=profile, history=history

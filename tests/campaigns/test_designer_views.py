@@ -191,3 +191,48 @@ def test_a_deleted_event_type_marks_its_block_and_blocks_publishing(
     assert response.status_code == 302
     campaign.refresh_from_db()
     assert campaign.live_version is None and campaign.status == "draft"
+
+
+def test_test_event_can_use_the_customers_recent_events(client_as: Any, catalog: None) -> None:
+    import json
+    import time
+
+    import orjson
+
+    from realtime.ingest import services as ingest
+
+    client = client_as("marketer")
+    campaign = from_template(client, "viewed-but-did-not-sign-up")
+    key = ingest.source_create(name="app")[1]
+    now = time.time()
+    views = [
+        {
+            "type": "product_view",
+            "customer_id": "C77",
+            "timestamp": now - 120 + i,
+            "attributes": {"category": "deposit"},
+        }
+        for i in range(2)
+    ]
+    posted = client.post(
+        "/api/v1/events",
+        data=orjson.dumps({"events": views}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+    )
+    assert posted.status_code == 200
+    form = {
+        "type": "product_view",
+        "customer_id": "C77",
+        "earlier": "0",
+        "attributes": json.dumps({"category": "savings"}),
+        "profile": '{"age": 33}',
+    }
+    alone = client.post(reverse("campaigns:test-event", args=[campaign.pk]), form)
+    assert '✗ <span class="text-muted">Condition 1</span>' in alone.content.decode()
+    with_history = client.post(
+        reverse("campaigns:test-event", args=[campaign.pk]), {**form, "recent": "1"}
+    )
+    text = with_history.content.decode()
+    assert '✓ <span class="text-muted">Condition 1</span>' in text
+    assert "{&#x27;count&#x27;: 3}" in text
