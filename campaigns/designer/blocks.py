@@ -129,7 +129,11 @@ class Field:
                 f'autocomplete="off"{numeric} {common} '
                 'hx-trigger="input changed delay:400ms, change">'
             )
-        lock = " \U0001f512" if self.locked else ""
+        lock = (
+            f' <span class="badge text-bg-light border">{escape(_("locked"))}</span>'
+            if self.locked
+            else ""
+        )
         return mark_safe(
             f'<div class="col-md-{self.width} designer-field"><label class="form-label small '
             f'text-muted mb-0">{escape(self.label)}{lock}</label>{widget}</div>'
