@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
@@ -46,7 +47,7 @@ def _service_call(function, **kwargs):  # type: ignore[no-untyped-def]  # thin a
 class EventTypeListApi(APIView):
     permission_classes = (ReadOnlyForAnalysts,)
 
-    class InputSerializer(serializers.Serializer):
+    class EventTypeCreateInputSerializer(serializers.Serializer):
         name = serializers.RegexField(r"^[a-z][a-z0-9_]{0,63}$", help_text="e.g. card_transaction")
         description = serializers.CharField(required=False, allow_blank=True, default="")
         attributes = AttributeSerializer(many=True, required=False, default=list)
@@ -56,10 +57,12 @@ class EventTypeListApi(APIView):
         return Response(EventTypeOutputSerializer(selectors.event_type_list(), many=True).data)
 
     @extend_schema(
-        tags=["event types"], request=InputSerializer, responses={201: EventTypeOutputSerializer}
+        tags=["event types"],
+        request=EventTypeCreateInputSerializer,
+        responses={201: EventTypeOutputSerializer},
     )
     def post(self, request: Request) -> Response:
-        data = self.InputSerializer(data=request.data)
+        data = self.EventTypeCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         if EventType.objects.filter(name=data.validated_data["name"]).exists():
             raise ValidationError({"name": ["An event type with this name exists."]})
@@ -72,7 +75,7 @@ class EventTypeListApi(APIView):
 class EventTypeDetailApi(APIView):
     permission_classes = (ReadOnlyForAnalysts,)
 
-    class InputSerializer(serializers.Serializer):
+    class EventTypeUpdateInputSerializer(serializers.Serializer):
         description = serializers.CharField(required=False, allow_blank=True)
         attributes = AttributeSerializer(many=True, required=False)
 
@@ -82,13 +85,13 @@ class EventTypeDetailApi(APIView):
 
     @extend_schema(
         tags=["event types"],
-        request=InputSerializer,
+        request=EventTypeUpdateInputSerializer,
         responses=EventTypeOutputSerializer,
         description="Applies to events sent from now on; stored events are never changed.",
     )
     def put(self, request: Request, name: str) -> Response:
         event_type = get_object_or_404(EventType, name=name)
-        data = self.InputSerializer(data=request.data)
+        data = self.EventTypeUpdateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         event_type = _service_call(
             services.event_type_update, event_type=event_type, **data.validated_data
@@ -106,7 +109,7 @@ class EventTypeRegistryApi(APIView):
 
     @extend_schema(
         tags=["event types"],
-        responses=serializers.DictField(child=serializers.DictField(child=serializers.CharField())),
+        responses=OpenApiTypes.OBJECT,
         description="`{type: {attribute: attribute type}}`, for field pickers.",
     )
     def get(self, request: Request) -> Response:

@@ -37,7 +37,7 @@ class RejectionSerializer(serializers.Serializer):
 class CustomerDetailApi(APIView):
     permission_classes = (ReadOnlyForAnalysts,)
 
-    class InputSerializer(serializers.Serializer):
+    class CustomerTraitsInputSerializer(serializers.Serializer):
         traits = serializers.DictField(help_text=TRAITS_HELP)
 
     @extend_schema(tags=["customers"], responses=CustomerOutputSerializer)
@@ -52,7 +52,7 @@ class CustomerDetailApi(APIView):
         summary="Create or update one customer profile",
         description="Changes are mirrored to Redis for the engine and announced as a "
         "`profile_updated` event on the customer's stream (attributes = changed traits).",
-        request=InputSerializer,
+        request=CustomerTraitsInputSerializer,
         responses={200: CustomerOutputSerializer, 400: RejectionSerializer},
         examples=[
             OpenApiExample(
@@ -63,7 +63,7 @@ class CustomerDetailApi(APIView):
         ],
     )
     def put(self, request: Request, customer_id: str) -> Response:
-        data = self.InputSerializer(data=request.data)
+        data = self.CustomerTraitsInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             customer = services.customer_upsert(
@@ -77,14 +77,14 @@ class CustomerDetailApi(APIView):
 class CustomerBatchApi(APIView):
     permission_classes = (ReadOnlyForAnalysts,)
 
-    class InputSerializer(serializers.Serializer):
+    class CustomerBatchInputSerializer(serializers.Serializer):
         customers = serializers.ListField(
             child=serializers.DictField(),
             max_length=services.MAX_BATCH,
             help_text='Up to 1,000 of {"customer_id": "...", "traits": {...}}.',
         )
 
-    class OutputSerializer(serializers.Serializer):
+    class CustomerBatchResultSerializer(serializers.Serializer):
         created = serializers.IntegerField()
         updated = serializers.IntegerField()
         unchanged = serializers.IntegerField()
@@ -95,11 +95,11 @@ class CustomerBatchApi(APIView):
         summary="Create or update many customer profiles",
         description="Partial accept: valid rows are stored, invalid ones listed by index and "
         "field. Traits are merged as in PUT.",
-        request=InputSerializer,
-        responses={200: OutputSerializer},
+        request=CustomerBatchInputSerializer,
+        responses={200: CustomerBatchResultSerializer},
     )
     def post(self, request: Request) -> Response:
-        data = self.InputSerializer(data=request.data)
+        data = self.CustomerBatchInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         result = services.customer_upsert_many(rows=data.validated_data["customers"])
         if result.rejected and not (result.created or result.updated or result.unchanged):
