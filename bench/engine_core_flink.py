@@ -3,7 +3,7 @@
 The pattern: three views of savings products, then a card transaction over 100, within 10
 minutes, per customer. Flink SQL expresses it with MATCH_RECOGNIZE::
 
-    PATTERN (V X*? V X*? V X*? C) WITHIN INTERVAL '10' MINUTE
+    PATTERN (V1 X1*? V2 X2*? V3 X3*? C) WITHIN INTERVAL '10' MINUTE
 
 and our engine with a trigger on the transaction and a ``sequence`` condition. The same events go
 through both (Flink reads them from a CSV file, in local mode, parallelism 1) and the match counts
@@ -59,18 +59,25 @@ SEQUENCE_RULE: dict[str, object] = {
     "actions": [{"offer": "savings-card-bundle", "channel": "push"}],
 }
 
-MATCH_SQL = """
+_VIEW = (
+    "event_type = 'product_view' AND category IN "
+    "('savings', 'installment_savings', 'deposit', 'housing_subscription')"
+)
+# Pattern variables must be unique in Flink, hence V1..V3 (same definition) and X1..X3 (any row,
+# reluctant: the fewest rows between the views).
+MATCH_SQL = f"""
 SELECT customer_id, matched_at FROM events
 MATCH_RECOGNIZE (
     PARTITION BY customer_id
     ORDER BY ts
-    MEASURES C.ts AS matched_at
+    MEASURES C.ts_ms AS matched_at
     ONE ROW PER MATCH
     AFTER MATCH SKIP PAST LAST ROW
-    PATTERN (V X*? V X*? V X*? C) WITHIN INTERVAL '10' MINUTE
+    PATTERN (V1 X1*? V2 X2*? V3 X3*? C) WITHIN INTERVAL '10' MINUTE
     DEFINE
-        V AS event_type = 'product_view'
-             AND category IN ('savings', 'installment_savings', 'deposit', 'housing_subscription'),
+        V1 AS {_VIEW},
+        V2 AS {_VIEW},
+        V3 AS {_VIEW},
         C AS event_type = 'card_transaction' AND amount > 100
 )
 """
