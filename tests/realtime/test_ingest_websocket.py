@@ -116,3 +116,9 @@ def test_http_ingest_through_uvicorn_refuses_an_oversize_body_before_reading_it(
     # and the server goes on serving
     status, answer = http_post(url, orjson.dumps([screen("h2")]), source_key)
     assert (status, answer["accepted"]) == (200, 1)
+
+
+def test_explorer_socket_refuses_anonymous_visitors(asgi_server: str) -> None:
+    url = asgi_server.replace("http://", "ws://") + "/ws/explorer"
+    with pytest.raises(InvalidStatus):
+        connect(url, origin=asgi_server)
