@@ -12,6 +12,7 @@ The clock runs from the dispatcher's start to the last webhook received.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -25,6 +26,13 @@ from cdp_site import platform
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+# The deployment measured (the Procfile's worker line); overridable to compare others.
+WORKERS = int(os.environ.get("CDP_BENCH_WORKERS", "1"))
+POOL = os.environ.get("CDP_BENCH_POOL", "prefork")
+CONCURRENCY = int(os.environ.get("CDP_BENCH_CONCURRENCY", "2"))
+PREFETCH = int(os.environ.get("CDP_BENCH_PREFETCH", "2"))
+BATCH = os.environ.get("CDP_BENCH_BATCH", "250")
+WEBHOOK_CONCURRENCY = os.environ.get("CDP_BENCH_WEBHOOK_CONCURRENCY", "16")
 
 SEED = """
 import sys, uuid, django; django.setup()
@@ -85,6 +93,41 @@ def _wait_for_port(port: int, timeout_s: float = 30) -> None:
     raise RuntimeError(f"nothing listens on {port}")
 
 
+def _worker_command(queue: str, hostname: str) -> list[str]:
+    return [
+        PYTHON,
+        "-m",
+        "celery",
+        "-A",
+        "cdp_site",
+        "worker",
+        "--pool",
+        POOL,
+        "--concurrency",
+        str(CONCURRENCY),
+        "--prefetch-multiplier",
+        str(PREFETCH),
+        "--queues",
+        queue,
+        "--without-gossip",
+        "--without-mingle",
+        "--loglevel",
+        "INFO",  # the "ready." line tells us the worker is up
+        "--hostname",
+        hostname,
+    ]
+
+
+def _wait_for_workers(logs: list[Path], timeout_s: float = 60) -> None:
+    """The clock starts with the dispatcher, once every worker is ready to take tasks."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if all(b" ready." in log.read_bytes() for log in logs):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"the Celery workers did not start; see {logs}")
+
+
 def _stats(port: int) -> dict[str, int]:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=5) as response:
         return json.loads(response.read())
@@ -104,8 +147,8 @@ def run(*, quick: bool) -> dict[str, Any]:
             "CDP_KEY_PREFIX": prefix,
             "CDP_CELERY_QUEUE": queue,
             "CDP_WEBHOOK_URL": f"http://127.0.0.1:{sink_port}/hook",
-            "CDP_WEBHOOK_CONCURRENCY": "16",
-            "CDP_DELIVERY_BATCH": "250",
+            "CDP_WEBHOOK_CONCURRENCY": WEBHOOK_CONCURRENCY,
+            "CDP_DELIVERY_BATCH": BATCH,
             "CDP_LOG_LEVEL": "WARNING",
         }
         subprocess.run(
@@ -128,37 +171,21 @@ def run(*, quick: bool) -> dict[str, Any]:
                 text=True,
             )
             campaign_id = int(seeded.stdout.strip().splitlines()[-1])
-            worker_log = ROOT / ".data" / f"bench-delivery-worker-{run_id}.log"
-            worker_log.parent.mkdir(exist_ok=True)
-            processes.append(
-                subprocess.Popen(
-                    [
-                        PYTHON,
-                        "-m",
-                        "celery",
-                        "-A",
-                        "cdp_site",
-                        "worker",
-                        "--concurrency",
-                        "2",
-                        "--prefetch-multiplier",
-                        "2",
-                        "--queues",
-                        queue,
-                        "--without-gossip",
-                        "--without-mingle",
-                        "--loglevel",
-                        "WARNING",
-                        "--hostname",
-                        f"bench-{run_id}@%h",
-                    ],
-                    cwd=ROOT,
-                    env=environment,
-                    stdout=worker_log.open("wb"),
-                    stderr=subprocess.STDOUT,
+            logs = []
+            for index in range(WORKERS):
+                worker_log = ROOT / ".data" / f"bench-delivery-worker-{run_id}-{index}.log"
+                worker_log.parent.mkdir(exist_ok=True)
+                logs.append(worker_log)
+                processes.append(
+                    subprocess.Popen(
+                        _worker_command(queue, f"bench-{run_id}-{index}@%h"),
+                        cwd=ROOT,
+                        env=environment,
+                        stdout=worker_log.open("wb"),
+                        stderr=subprocess.STDOUT,
+                    )
                 )
-            )
-            time.sleep(6)  # the worker's processes import Django and connect
+            _wait_for_workers(logs)
             started = time.monotonic()
             processes.append(
                 subprocess.Popen([PYTHON, "manage.py", "run_dispatcher"], cwd=ROOT, env=environment)
@@ -204,6 +231,10 @@ def run(*, quick: bool) -> dict[str, Any]:
             "deliveries_not_sent": count - statuses.get("sent", 0),
             "elapsed_s": round(elapsed, 2),
         },
+        "config": (
+            f"{WORKERS} worker(s) --pool {POOL} --concurrency {CONCURRENCY} --prefetch-multiplier "
+            f"{PREFETCH}; CDP_DELIVERY_BATCH={BATCH}; CDP_WEBHOOK_CONCURRENCY={WEBHOOK_CONCURRENCY}"
+        ),
         "units": {"webhook_deliveries_per_s": "1/s", "elapsed_s": "s"},
         "goals": {
             "webhook_deliveries_per_s": ">= 2000",

@@ -551,6 +551,25 @@ def _backoff(failures: int) -> float:
     return min(delay, settings.CDP_DELIVERY_BACKOFF_MAX_S)
 
 
+def _sent_record(results: Mapping[int, SendResult], claimed_at: datetime) -> list[int]:
+    """The common case in one statement: ``sending`` (still our claim) → ``sent``."""
+    if not results:
+        return []
+    ids = list(results)
+    provider_ids = [results[i].provider_message_id[:200] for i in ids]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Delivery._meta.db_table} AS t"
+            " SET status = %s, sent_at = now(), provider_message_id = v.provider_id,"
+            " last_error = '', updated_at = now()"
+            " FROM (SELECT unnest(%s::bigint[]) AS id, unnest(%s::text[]) AS provider_id) AS v"
+            " WHERE t.id = v.id AND t.status = %s AND t.claimed_at = %s"
+            " RETURNING t.id",
+            [DeliveryStatus.SENT, ids, provider_ids, DeliveryStatus.SENDING, claimed_at],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
 @transaction.atomic
 def _results_record(
     claimed: list[Delivery],
@@ -558,13 +577,14 @@ def _results_record(
     claimed_at: datetime,
     outcome: SendOutcome,
 ) -> None:
+    sent = {i: result for i, result in results.items() if result.is_sent}
+    outcome.sent.extend(_sent_record(sent, claimed_at))
+    unsent = [row.id for row in claimed if row.id not in sent]
+    if not unsent:
+        return
     rows = list(
         Delivery.objects.select_for_update()
-        .filter(
-            id__in=[row.id for row in claimed],
-            status=DeliveryStatus.SENDING,
-            claimed_at=claimed_at,
-        )
+        .filter(id__in=unsent, status=DeliveryStatus.SENDING, claimed_at=claimed_at)
         .order_by("id")
     )
     now = timezone.now()

@@ -49,14 +49,7 @@ class WebhookBackend(BaseBackend):
             "X-CDP-Timestamp": timestamp,
             "X-CDP-Signature": webhook_signature(str(self.option("SECRET")), timestamp, body),
         }
-        return http_request(
-            "POST",
-            url,
-            body=body,
-            headers=headers,
-            timeout=self.timeout(),
-            maxsize=self.concurrency,
-        )
+        return http_request("POST", url, body=body, headers=headers, timeout=self.timeout())
 
     def send_many(
         self, messages: Sequence[Message], *, deadline: float | None = None
