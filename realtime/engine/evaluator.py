@@ -182,6 +182,7 @@ class Engine:
         budget: Budget | None = None,
     ) -> None:
         self._plan = plan
+        self._by_type = plan.by_type
         self.profiles: ProfileReader = profiles if profiles is not None else InMemoryProfiles()
         self.segments = segments
         self.scores = scores
@@ -208,6 +209,7 @@ class Engine:
         those of a campaign with a new version fire under the new version.
         """
         self._plan = plan
+        self._by_type = plan.by_type
 
     def process(self, events: Sequence[Event], *, now: float) -> BatchResult:
         """Evaluate ``events`` in order, then fire every timer due at or before ``now``."""
@@ -222,9 +224,11 @@ class Engine:
             if self.scores is not None and plan.reads_scores:
                 self.scores.prefetch(customer_ids)
         handle = self._handle
+        queue = self._queue
+        candidates = self._candidates
         for event in events:
             handle(event, 0)
-            if self._queue or self._candidates:
+            if queue or candidates:
                 self._drain()
         out.events = len(events)
         self._fire_due(now)
@@ -324,15 +328,15 @@ class Engine:
                 self._handle(event, depth)
             if not self._candidates:
                 return
-            candidates = self._candidates
-            self._candidates = []
+            candidates = list(self._candidates)
+            self._candidates.clear()  # cleared in place: process() holds a reference
             self._arbitrate(candidates)
             if not queue and not self._candidates:
                 return
 
     def _handle(self, event: Event, depth: int) -> None:
         """Steps 2-5 for one event (the hot path)."""
-        index = self._plan.by_type.get(event.type)
+        index = self._by_type.get(event.type)
         customer_id = event.customer_id
         if index is None:  # no rule, window, unless or goal looks at this type
             if event.type == PROFILE_UPDATED:
