@@ -11,7 +11,8 @@ from typing import Any
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -331,6 +332,7 @@ class CampaignTestEventApi(APIView):
         )
         history = EventInputSerializer(many=True, required=False, default=list)
 
+    @extend_schema(request=InputSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, campaign_id: int) -> Response:
         from campaigns.preview import PreviewError, campaign_event_explain
 
@@ -504,3 +506,19 @@ class TemplateUseApi(APIView):
             template=template, user=request.user, name=data.validated_data.get("name")
         )
         return Response(CampaignOutputSerializer(campaign).data, status=status.HTTP_201_CREATED)
+
+
+def _name_nested_serializers() -> None:
+    """Nested ``InputSerializer``/``OutputSerializer`` classes get distinct OpenAPI names
+    (``CampaignListInput``...), otherwise they would all be called "Input" and "Output"."""
+    for view in list(globals().values()):
+        if not (isinstance(view, type) and issubclass(view, APIView) and view is not APIView):
+            continue
+        for attribute in ("InputSerializer", "OutputSerializer", "ListOutputSerializer"):
+            serializer = view.__dict__.get(attribute)
+            if serializer is not None:
+                name = view.__name__.removesuffix("Api") + attribute.removesuffix("Serializer")
+                extend_schema_serializer(component_name=name)(serializer)
+
+
+_name_nested_serializers()
