@@ -16,6 +16,30 @@ from .plan import Plan
 from .protocols import Budget, InMemoryBudget, InMemoryProfiles, ScoreReader, SegmentReader
 
 
+class _Collected:
+    """Outputs gathered across calls (lists, so long runs stay linear)."""
+
+    def __init__(self) -> None:
+        self.results: list[BatchResult] = []
+
+    def add(self, result: BatchResult) -> None:
+        self.results.append(result)
+
+    def result(self) -> BatchResult:
+        results = self.results
+        return BatchResult(
+            decisions=tuple(d for r in results for d in r.decisions),
+            conversions=tuple(c for r in results for c in r.conversions),
+            profile_updates=tuple(u for r in results for u in r.profile_updates),
+            emitted_events=tuple(e for r in results for e in r.emitted_events),
+            dirty_customers=frozenset(c for r in results for c in r.dirty_customers),
+            timers_scheduled=tuple(t for r in results for t in r.timers_scheduled),
+            warnings=tuple(w for r in results for w in r.warnings),
+            events_processed=sum(r.events_processed for r in results),
+            timers_fired=sum(r.timers_fired for r in results),
+        )
+
+
 class InMemoryDriver:
     """Runs events in timestamp order; ``now`` follows event time, so timers fire in between."""
 
@@ -33,36 +57,45 @@ class InMemoryDriver:
         self.engine = Engine(
             plan, profiles=self.profiles, segments=segments, scores=scores, budget=self.budget
         )
-        self.result = BatchResult()
         self.now = -math.inf
+        self._all = _Collected()
+
+    @property
+    def result(self) -> BatchResult:
+        """Everything every call so far produced."""
+        return self._all.result()
 
     def run(self, events: Iterable[Event], *, until: float | None = None) -> BatchResult:
         """Process ``events`` (sorted by ``ts``, stable), then fire timers up to ``until``.
 
-        Returns what this call produced; ``self.result`` accumulates every call's output.
+        Returns what this call produced.
         """
-        produced = BatchResult()
+        produced = _Collected()
         for event in sorted(events, key=lambda item: item.ts):
             if event.ts > self.now:
                 # timers due strictly before the event, for every customer, fire first
-                produced = produced.merged(
-                    self._apply(self.engine.fire_timers(now=math.nextafter(event.ts, -math.inf)))
-                )
+                self._apply(self.engine.fire_timers(now=math.nextafter(event.ts, -math.inf)),
+                            produced)  # fmt: skip
                 self.now = event.ts
-            produced = produced.merged(self._apply(self.engine.process([event], now=event.ts)))
+            self._apply(self.engine.process([event], now=event.ts), produced)
             if event.type == PROFILE_UPDATED:
                 self.profiles.update(event.customer_id, event.attributes)
         if until is not None:
-            produced = produced.merged(self.advance(until))
-        return produced
+            self._apply(self._fire(until), produced)
+        return produced.result()
 
     def advance(self, now: float) -> BatchResult:
         """Let time pass without events: fire every timer due at or before ``now``."""
-        self.now = max(self.now, now)
-        return self._apply(self.engine.fire_timers(now=now))
+        produced = _Collected()
+        self._apply(self._fire(now), produced)
+        return produced.result()
 
-    def _apply(self, result: BatchResult) -> BatchResult:
+    def _fire(self, now: float) -> BatchResult:
+        self.now = max(self.now, now)
+        return self.engine.fire_timers(now=now)
+
+    def _apply(self, result: BatchResult, produced: _Collected) -> None:
         for update in result.profile_updates:
             self.profiles.update(update.customer_id, update.facts)
-        self.result = self.result.merged(result)
-        return result
+        produced.add(result)
+        self._all.add(result)

@@ -23,13 +23,14 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import uuid
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from .compiler import DateTrigger, EventTrigger
 from .conditions import EvalContext, Readers
-from .conditions.window import same_key
+from .conditions.window import prune_stream, same_key
 from .durations import format_duration
 from .guards import (
     count_since,
@@ -282,6 +283,51 @@ class Engine:
         self.states[customer_id] = state
         for timer in (state.timers or {}).values():
             heapq.heappush(self._heap, (timer.due, customer_id, timer.timer_id))
+
+    def prune(self, customer_id: str, *, now: float) -> None:
+        """Forget what no live rule can look at any more: window entries older than every
+        window, goals past their deadline, cap and offer history older than their periods,
+        state of campaigns no longer live. Drops the customer's state when nothing is left.
+
+        Recording prunes as it goes; this is for customers who went quiet (drivers call it
+        before checkpointing or evicting them, so snapshots do not keep stale entries).
+        """
+        state = self.states.get(customer_id)
+        if state is None:
+            return
+        plan = self._plan
+        for key in list(state.windows):
+            stream = plan.streams.get(key)
+            if stream is None or prune_stream(state.windows[key], now - stream.horizon) is None:
+                del state.windows[key]
+        if state.caps:
+            for campaign_id in list(state.caps):
+                rule = plan.by_campaign.get(campaign_id)
+                cap = rule.rule.guards.cap if rule is not None else None
+                history = state.caps[campaign_id]
+                if cap is not None and cap.per is not None:
+                    del history[: bisect_right(history, now - cap.per)]
+                if cap is None or not history:
+                    del state.caps[campaign_id]
+            state.caps = state.caps or None
+        if state.offers:
+            for offer in list(state.offers):
+                limit = plan.offers.get(offer)
+                history = state.offers[offer]
+                if limit is not None and limit.per is not None:
+                    del history[: bisect_right(history, now - limit.per)]
+                if limit is None or not history:
+                    del state.offers[offer]
+            state.offers = state.offers or None
+        if state.daily:
+            del state.daily[: bisect_right(state.daily, now - 2 * _DAY)]
+            state.daily = state.daily or None
+        if state.goals:
+            for campaign_id in [c for c, goal in state.goals.items() if goal[2] < now]:  # type: ignore[operator]
+                del state.goals[campaign_id]
+            state.goals = state.goals or None
+        if state.is_empty():
+            del self.states[customer_id]
 
     def evict(self, customer_id: str) -> None:
         """Forget a customer (after checkpointing) to bound memory; restore before use."""

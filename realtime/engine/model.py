@@ -188,6 +188,14 @@ def decision_id_for(
 
 @dataclass(frozen=True, slots=True)
 class Decision:
+    """What a campaign decided for a customer.
+
+    ``outcome`` "offer" means the rule acted (its actions go out, offer or not); "held_out" and
+    "suppressed" (with ``suppression_reason``) carry the actions that would have run, for
+    analysis: deliver only when the outcome is "offer". ``occurred_at`` is event time: the
+    trigger's, or the timer's due time for delayed, waiting and deferred decisions.
+    """
+
     decision_id: str
     campaign_id: int
     version: int

@@ -217,3 +217,24 @@ def test_the_property_plan_makes_decisions_at_all() -> None:
     result = driver.run(_log(raw), until=T0 + 3 * DAY)
     assert {d.campaign_id for d in result.decisions} == {1, 2, 3, 4, 5, 7, 8}
     assert result.conversions
+
+
+def test_prune_forgets_what_no_rule_can_see_and_keeps_the_rest() -> None:
+    # given: a customer with windows, cap history and a goal from a day of traffic
+    raw = [
+        ("c0", "view", "savings", 60),
+        ("c0", "view", "savings", 60),
+        ("c0", "screen", "a", 1),
+        ("c0", "subscribe", "a", 1000),
+    ]
+    driver = InMemoryDriver(_plan(), profiles=_profiles())
+    driver.run(_log(raw), until=T0 + DAY)
+    before = driver.engine.snapshot("c0")
+    # when: pruned soon after, nothing a rule can still see goes
+    driver.engine.prune("c0", now=T0 + 2 * MINUTE * 60)
+    assert driver.engine.snapshot("c0") is not None
+    # then: long after, everything is gone
+    driver.engine.prune("c0", now=T0 + 40 * DAY)
+    assert before is not None
+    assert driver.engine.snapshot("c0") is None
+    assert "c0" not in driver.engine.states
