@@ -1,12 +1,16 @@
 """Deliveries per second through the webhook channel, with none sent twice.
 
-N decisions (offer by webhook, no coupon) are written to PostgreSQL and appended to the
-decisions stream, as the engine does. Then ``manage.py run_dispatcher`` (one process) turns them
-into delivery rows and Celery tasks of ``CDP_DELIVERY_BATCH`` deliveries; one Celery worker with
-2 prefork processes claims each batch with one check-and-set statement, renders and POSTs them
-concurrently over keep-alive connections (``CDP_WEBHOOK_CONCURRENCY`` threads), and records the
-results with one statement. A local aiohttp server counts requests per ``Idempotency-Key``.
-The clock runs from the dispatcher's start to the last webhook received.
+N decisions (offer by webhook, no coupon) are written to PostgreSQL, as the engine commits them.
+With ``manage.py run_dispatcher`` and the Celery worker(s) already running and idle, as in
+production, the decisions are appended to the decisions stream at once (a burst) and the clock
+starts: the dispatcher turns them into delivery rows and Celery tasks of ``CDP_DELIVERY_BATCH``
+deliveries; the worker claims each batch with one check-and-set statement, renders and POSTs
+them concurrently over keep-alive connections (``CDP_WEBHOOK_CONCURRENCY`` threads per worker
+process), and records the results with one statement. A local aiohttp server counts requests
+per ``Idempotency-Key``; the clock stops at the last new one (decisions in → provider received).
+
+``CDP_BENCH_POOL`` / ``CDP_BENCH_CONCURRENCY`` / ``CDP_BENCH_WORKERS`` / ``CDP_BENCH_BATCH`` /
+``CDP_BENCH_PREFETCH`` / ``CDP_BENCH_WEBHOOK_CONCURRENCY`` compare other worker set-ups.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
+
+import redis
 
 from cdp_site import platform
 
@@ -39,7 +45,6 @@ import sys, uuid, django; django.setup()
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from campaigns.models import Campaign, Decision, Offer
-from realtime.streams import key, redis_client
 run_id, count = sys.argv[1], int(sys.argv[2])
 user, _ = get_user_model().objects.get_or_create(username="bench-delivery")
 campaign = Campaign.objects.create(name=f"bench {run_id}", owner=user)
@@ -51,12 +56,8 @@ decisions = [Decision(id=uuid.uuid4(), campaign=campaign, version=1, customer_id
              trigger_event_id=f"{run_id}-{n}", outcome="offer", actions=action, occurred_at=now)
              for n in range(count)]
 Decision.objects.bulk_create(decisions, batch_size=5000)
-client = redis_client()
-pipe = client.pipeline(transaction=False)
-for decision in decisions:
-    pipe.xadd(key("decisions"), {"d": str(decision.id), "campaign": str(campaign.id),
-                                 "outcome": "offer"})
-pipe.execute()
+with open(sys.argv[3], "w") as out:
+    out.write("\n".join(str(decision.id) for decision in decisions))
 print(campaign.id)
 """
 
@@ -128,6 +129,19 @@ def _wait_for_workers(logs: list[Path], timeout_s: float = 60) -> None:
     raise RuntimeError(f"the Celery workers did not start; see {logs}")
 
 
+def _wait_for_group(client: redis.Redis, stream: str, timeout_s: float = 60) -> None:
+    """run_dispatcher is up once it has created its consumer group on the stream."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if client.xinfo_groups(stream):
+                return
+        except redis.ResponseError:
+            pass  # no stream yet
+        time.sleep(0.1)
+    raise RuntimeError("run_dispatcher did not start")
+
+
 def _stats(port: int) -> dict[str, int]:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=5) as response:
         return json.loads(response.read())
@@ -162,8 +176,10 @@ def run(*, quick: bool) -> dict[str, Any]:
                 subprocess.Popen([PYTHON, "bench/_webhook_sink.py", str(sink_port)], cwd=ROOT)
             )
             _wait_for_port(sink_port)
+            decision_file = ROOT / ".data" / f"bench-delivery-{run_id}.ids"
+            decision_file.parent.mkdir(exist_ok=True)
             seeded = subprocess.run(
-                [PYTHON, "-c", SEED, run_id, str(count)],
+                [PYTHON, "-c", SEED, run_id, str(count), str(decision_file)],
                 cwd=ROOT,
                 env=environment,
                 check=True,
@@ -185,11 +201,22 @@ def run(*, quick: bool) -> dict[str, Any]:
                         stderr=subprocess.STDOUT,
                     )
                 )
-            _wait_for_workers(logs)
-            started = time.monotonic()
             processes.append(
                 subprocess.Popen([PYTHON, "manage.py", "run_dispatcher"], cwd=ROOT, env=environment)
             )
+            _wait_for_workers(logs)
+            client = redis.Redis.from_url(environment["REDIS_URL"])
+            stream = f"{prefix}decisions"
+            _wait_for_group(client, stream)
+            # The engine's part: it appends each decision it committed (here all at once, a
+            # burst). The clock runs from here to the last webhook the provider received.
+            started = time.monotonic()
+            pipe = client.pipeline(transaction=False)
+            for decision_id in decision_file.read_text().split():
+                pipe.xadd(
+                    stream, {"d": decision_id, "campaign": str(campaign_id), "outcome": "offer"}
+                )
+            pipe.execute()
             deadline = started + (120 if quick else 300)
             stats = _stats(sink_port)
             while stats["unique"] < count and time.monotonic() < deadline:
@@ -217,8 +244,7 @@ def run(*, quick: bool) -> dict[str, Any]:
                 except subprocess.TimeoutExpired:
                     process.kill()
         subprocess.run([PYTHON, "-c", CLEANUP, str(campaign_id), run_id], cwd=ROOT, env=environment)
-        import redis
-
+        decision_file.unlink(missing_ok=True)
         client = redis.Redis.from_url(environment["REDIS_URL"])
         for name in [*list(client.scan_iter(match=prefix + "*", count=1000)), queue]:
             client.delete(name)
