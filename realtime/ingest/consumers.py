@@ -140,8 +140,16 @@ class EventExplorerConsumer(AsyncWebsocketConsumer):
 
     async def _tail(self) -> None:
         client = streams.async_redis_client()
-        positions = {
-            streams.event_stream_key(partition): "$" for partition in range(settings.CDP_PARTITIONS)
+        names = [streams.event_stream_key(p) for p in range(settings.CDP_PARTITIONS)]
+        # Explicit ids from the start: "$" would be re-resolved on every call and could skip
+        # entries appended between two reads.
+        async with client.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.xrevrange(name, count=1)
+            latest = await pipe.execute()
+        positions: dict[str, bytes | str] = {
+            name: (entries[0][0] if entries else "0-0")
+            for name, entries in zip(names, latest, strict=True)
         }
         while True:
             started = time.monotonic()
