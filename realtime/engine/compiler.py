@@ -378,7 +378,7 @@ def _parse_trigger(ctx: ParseContext, raw: object) -> EventTrigger | DateTrigger
     where = None
     matches = None
     if raw.get("where") is not None:
-        where = parse_where(ctx, raw.get("where"), "trigger.where", "Trigger", event)  # type: ignore[arg-type]
+        where = parse_where(ctx, raw.get("where"), "trigger.where", "Trigger", event)
         if where is None:
             return None
         matches = compile_where(where)
@@ -397,10 +397,10 @@ def _parse_unless(ctx: ParseContext, raw: object, trigger_event: str | None) -> 
     if not ctx.known_event(event, "unless.event", "Unless"):
         return None
     within = parse_within(ctx, raw.get("within"), "unless.within", "Unless")
-    same = parse_same(ctx, raw.get("same"), "unless.same", "Unless", (trigger_event, event))  # type: ignore[arg-type]
+    same = parse_same(ctx, raw.get("same"), "unless.same", "Unless", (trigger_event, event))
     where = None
     if raw.get("where") is not None:
-        where = parse_where(ctx, raw.get("where"), "unless.where", "Unless", event)  # type: ignore[arg-type]
+        where = parse_where(ctx, raw.get("where"), "unless.where", "Unless", event)
         if where is None:
             return None
     if within is None or same is None:
@@ -500,7 +500,7 @@ def _parse_action(
             names = ", ".join(channels)
             ctx.error(join(path, key), f"{label}: '{value}' is not a channel (use one of {names}).")
             return None
-        return value  # type: ignore[return-value]  # membership checked
+        return value
 
     if "offer" in item:
         if not ctx.check_keys(
@@ -650,7 +650,7 @@ def _parse_guards(ctx: ParseContext, raw: object) -> Guards:
                     ctx.error("guards.quiet_hours.to", "Quiet hours: 'from' and 'to' are equal.")
                 else:
                     text = f"{quiet_raw.get('from')} to {quiet_raw.get('to')}"
-                    quiet = QuietHours(start, end, then, text)  # type: ignore[arg-type]  # checked
+                    quiet = QuietHours(start, end, then, text)
     budget = None
     if raw.get("budget") is not None:
         budget_raw = raw.get("budget")
@@ -682,12 +682,12 @@ def _parse_goal(ctx: ParseContext, raw: object) -> Goal | None:
     within = parse_within(ctx, raw.get("within"), "goal.within", "Goal")
     where = None
     if raw.get("where") is not None:
-        where = parse_where(ctx, raw.get("where"), "goal.where", "Goal", event)  # type: ignore[arg-type]
+        where = parse_where(ctx, raw.get("where"), "goal.where", "Goal", event)
         if where is None:
             return None
     revenue = raw.get("revenue")
     if revenue is not None:
-        declared = ctx.attribute_type(event, revenue) if isinstance(revenue, str) else None  # type: ignore[arg-type]
+        declared = ctx.attribute_type(event, revenue) if isinstance(revenue, str) else None
         if not isinstance(revenue, str) or not revenue or declared == "":
             ctx.error("goal.revenue", f"Goal: 'revenue' names a number attribute of '{event}'.")
             return None
@@ -732,14 +732,12 @@ def indexable_trigger(
     if not keys:
         return None
     name, values, used = max(keys, key=lambda key: score(key[0]) if score else 0.0)
-    rest = tuple(
-        other
-        for other in (where.items if type(where) is AllCondition else (where,))  # type: ignore[union-attr]
-        if other is not used
-    )
+    assert where is not None  # keys exist only for a filter
+    items = where.items if isinstance(where, AllCondition) else (where,)
+    rest = tuple(other for other in items if other is not used)
     residual = None
     if len(rest) == 1:
         residual = compile_where(rest[0])
     elif rest:
-        residual = compile_where(AllCondition(where.path, where.label, rest))  # type: ignore[union-attr]
+        residual = compile_where(AllCondition(where.path, where.label, rest))
     return name, values, residual

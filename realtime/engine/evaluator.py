@@ -57,6 +57,7 @@ from .model import (
     Outcome,
     ProfileUpdate,
     RuleExplanation,
+    RuleVerdict,
     SetProfileAction,
     SuppressionReason,
     TimerScheduled,
@@ -433,19 +434,18 @@ class Engine:
                     self._scratch = {}
         rules = index.always
         if index.dispatch:
-            for attribute, table in index.dispatch:
+            for attribute, rule_table in index.dispatch:
                 value = attrs.get(attribute)
                 if value is None:
                     continue
                 try:
-                    hit = table.get(value)
+                    hit = rule_table.get(value)
                 except TypeError:  # an unhashable attribute value matches no indexed rule
                     continue
                 if hit:
-                    if type(hit) is not tuple:
-                        hit = hit.lookup(attrs)
-                    if hit:
-                        rules = rules + hit if rules else hit
+                    found = hit if type(hit) is tuple else hit.lookup(attrs)  # type: ignore[union-attr]  # a SubIndex
+                    if found:
+                        rules = rules + found if rules else found
         if not rules:
             return
         ctx = None
@@ -1119,7 +1119,7 @@ class Engine:
         compiled = rule.rule
 
         def verdict(
-            kind: str,
+            kind: RuleVerdict,
             summary: str,
             items: list[ExplanationItem],
             reason: SuppressionReason | None = None,
@@ -1134,7 +1134,7 @@ class Engine:
                 summary,
                 tuple(items),
                 reason,
-            )  # type: ignore[arg-type]
+            )
 
         trigger = compiled.trigger
         if not isinstance(trigger, EventTrigger):

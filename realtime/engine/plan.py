@@ -203,10 +203,11 @@ def build_plan(
         matches = rule.trigger.matches if isinstance(rule.trigger, EventTrigger) else None
         if isinstance(rule.trigger, EventTrigger):
             event_name = rule.trigger.event
-            indexed = indexable_trigger(
-                rule.trigger.where,
-                lambda name, event_name=event_name: len(distinct.get((event_name, name), ())),
-            )
+
+            def selectivity(name: str, event_name: str = event_name) -> float:
+                return float(len(distinct.get((event_name, name), ())))
+
+            indexed = indexable_trigger(rule.trigger.where, selectivity)
             if indexed is not None:
                 indexes[source.campaign_id] = indexed[:2]
                 matches = indexed[2]  # the index already checked the pinned attribute
@@ -242,15 +243,15 @@ def build_plan(
     key_values: dict[str, set[object] | None] = {}
     for item in planned:
         trigger = item.rule.trigger
-        pinned = {}
+        pinned: dict[str, tuple[object, ...]] = {}
         if isinstance(trigger, EventTrigger):
             pinned = {name: values for name, values, _ in index_keys(trigger.where)}
         for stream in item.rule.streams:
-            values = pinned.get(stream.same[0]) if len(stream.same) == 1 else None
-            if values is None or not all(_hashable(value) for value in values):
+            pinned_values = pinned.get(stream.same[0]) if len(stream.same) == 1 else None
+            if pinned_values is None or not all(_hashable(value) for value in pinned_values):
                 key_values[stream.key] = None
             elif key_values.get(stream.key, set()) is not None:
-                key_values.setdefault(stream.key, set()).update(values)  # type: ignore[union-attr]
+                key_values.setdefault(stream.key, set()).update(pinned_values)  # type: ignore[union-attr]  # not None here
 
     by_type: dict[str, EventTypeIndex] = {}
     event_types_seen: set[str] = {s.event for s in streams.values()}

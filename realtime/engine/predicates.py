@@ -12,11 +12,14 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import cast
 
 from .codegen import CodeGen
 from .durations import format_duration
 
 NUMBER_TYPES: frozenset[type] = frozenset({int, float})
+#: bounds of 'between': two numbers or two texts (dates); typed as floats for the checker
+_Pair = tuple[float, float]
 HASHABLE_TYPES: frozenset[type] = frozenset({str, int, float, bool})
 
 EQUALITY_OPS = ("=", "!=")
@@ -78,7 +81,7 @@ def to_instant(value: object) -> tuple[float, bool] | None:
     """Read a date attribute: ISO date, ISO datetime or epoch seconds. None if unreadable."""
     kind = type(value)
     if kind is str:
-        return _parse_instant(value)  # type: ignore[arg-type]  # narrowed by the type check
+        return _parse_instant(value)
     if kind is int or kind is float:
         return float(value), False  # type: ignore[arg-type]  # narrowed by the type check
     return None
@@ -105,7 +108,7 @@ def within_last(value: object, at: float, seconds: float) -> bool:
 
 def contains(container: object, needle: object) -> bool:
     if type(container) is str:
-        return type(needle) is str and needle in container  # type: ignore[operator]
+        return type(needle) is str and needle in container
     if type(container) in (list, tuple):
         return needle in container  # type: ignore[operator]  # narrowed by the type check
     return False
@@ -146,21 +149,23 @@ class Predicate:
                     return False
             elif kind not in NUMBER_TYPES:
                 return False
+            # same kinds on both sides now (numbers, or texts): typed as floats for the checker
+            left, right = cast(float, actual), cast(float, value)
             if op == "<":
-                return actual < value  # type: ignore[operator,no-any-return]
+                return left < right
             if op == "<=":
-                return actual <= value  # type: ignore[operator,no-any-return]
+                return left <= right
             if op == ">":
-                return actual > value  # type: ignore[operator,no-any-return]
-            return actual >= value  # type: ignore[operator,no-any-return]
+                return left > right
+            return left >= right
         if op == "between":
-            low, high = value  # type: ignore[misc]  # compiler guarantees a pair
+            low, high = cast(_Pair, value)  # the compiler guarantees a pair
             if type(low) is str:
                 if kind is not str:
                     return False
             elif kind not in NUMBER_TYPES:
                 return False
-            return low <= actual <= high  # type: ignore[operator,no-any-return]
+            return low <= cast(float, actual) <= high
         if op == "contains":
             return contains(actual, value)
         if op == "exists":
@@ -194,7 +199,7 @@ class Predicate:
                 check = f"type(_v := {accessor}) in {gen.const(NUMBER_TYPES, '_N')}"
             return f"({check} and _v {op} {gen.const(value)})"
         if op == "between":
-            low, high = value  # type: ignore[misc]  # compiler guarantees a pair
+            low, high = cast(_Pair, value)  # the compiler guarantees a pair
             if type(low) is str:
                 check = f"type(_v := {accessor}) is str"
             else:
@@ -217,7 +222,7 @@ class Predicate:
         if self.op in ("exists", "not_exists"):
             return f"{subject} {words}"
         if self.op == "between":
-            low, high = self.value  # type: ignore[misc]  # compiler guarantees a pair
+            low, high = cast(_Pair, self.value)  # the compiler guarantees a pair
             return f"{subject} {words} {_render(low)} and {_render(high)}"
         if self.op in ("within_next", "within_last"):
             return f"{subject} {words} {format_duration(self.value)}"  # type: ignore[arg-type]
@@ -233,6 +238,6 @@ def make_predicate(op: str, value: object) -> Predicate:
         items: Sequence[object] = value  # type: ignore[assignment]  # validated list
         return Predicate(op, frozenset(items), list(items))
     if op == "between":
-        low, high = value  # type: ignore[misc]  # validated pair
+        low, high = cast(_Pair, value)  # validated by the compiler
         return Predicate(op, (low, high))
     return Predicate(op, value)

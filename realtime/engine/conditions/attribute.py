@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import cast
 
 from ..codegen import CodeGen
 from ..durations import parse_duration
@@ -112,10 +113,10 @@ def parse_predicate(
     # between
     pair_ok = isinstance(value, list) and len(value) == 2
     if pair_ok:
-        low, high = value  # type: ignore[misc]  # length checked
+        low, high = cast("tuple[float, float]", value)  # length checked; texts compare alike
         numbers = _is_number(low) and _is_number(high)
         texts = isinstance(low, str) and isinstance(high, str)
-        pair_ok = (numbers or (texts and not numeric)) and low <= high  # type: ignore[operator]
+        pair_ok = (numbers or (texts and not numeric)) and low <= high
     if not pair_ok:
         if numeric or declared is None or declared == "":
             fail(f"'{name}' is {described or 'compared'}; 'between' needs two numbers, low first.")

@@ -8,8 +8,10 @@ because it leaves the most room for the steps before it.
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_right
 from collections.abc import Mapping
+from typing import cast
 
 from ..durations import format_duration
 from ..model import ExplanationItem
@@ -60,14 +62,15 @@ class SequenceCondition(Condition):
                 data = data.get(key)  # type: ignore[attr-defined]  # keyed stream is a dict
             if not data:
                 return matched
-            high = bisect_right(data, bound)  # type: ignore[arg-type]
+            stamps = cast("array[float]", data)  # step streams hold timestamps
+            high = bisect_right(stamps, bound)
             previous = used.get(stream.key)
             if previous is not None and previous < high:
                 high = previous
             index = high - 1
             if index < 0:
                 return matched
-            moment = data[index]  # type: ignore[index]
+            moment = stamps[index]
             if moment <= lower:
                 return matched
             used[stream.key] = index
@@ -121,7 +124,7 @@ def parse_sequence(
         else None
         for step in raw_steps
     )
-    same = parse_same(ctx, block.get("same"), join(path, "same"), label, events)  # type: ignore[arg-type]
+    same = parse_same(ctx, block.get("same"), join(path, "same"), label, events)
     if within is None or same is None:
         return None
     streams: list[Stream] = []

@@ -13,6 +13,7 @@ import json
 from array import array
 from bisect import bisect_right, insort
 from collections.abc import Callable, Mapping
+from typing import cast
 
 from ..codegen import CodeGen
 from ..durations import format_duration, parse_duration
@@ -123,7 +124,7 @@ class Stream:
             if data is None:
                 data = windows[self.key] = _new_data(value_attr)
         if value_attr is None:
-            stamps: array[float] = data  # type: ignore[assignment]
+            stamps: array[float] = data
             if stamps and ts < stamps[-1]:
                 insort(stamps, ts)
             else:
@@ -132,7 +133,7 @@ class Stream:
             if stamps[0] <= ts - self.horizon or len(stamps) > MAX_STREAM_ENTRIES:
                 _prune_ts(stamps, ts - self.horizon)
         else:
-            _append_pair(data, ts, value, self.horizon)  # type: ignore[arg-type]
+            _append_pair(data, ts, value, self.horizon)
         return True
 
 
@@ -175,7 +176,7 @@ def _sweep(buckets: dict[object, object], cutoff: float) -> None:
     stale = []
     for key, data in buckets.items():
         stamps = data if isinstance(data, array) else data[0]  # type: ignore[index]
-        if not stamps or stamps[-1] <= cutoff:  # type: ignore[index]
+        if not stamps or stamps[-1] <= cutoff:
             stale.append(key)
     for key in stale:
         del buckets[key]
@@ -189,12 +190,12 @@ def prune_stream(data: object, cutoff: float) -> object | None:
                 del data[key]
         return data or None
     stamps = data if isinstance(data, array) else data[0]  # type: ignore[index]
-    cut = bisect_right(stamps, cutoff)  # type: ignore[arg-type]
+    cut = bisect_right(stamps, cutoff)
     if cut:
-        del stamps[:cut]  # type: ignore[attr-defined]
+        del stamps[:cut]
         if not isinstance(data, array):
             del data[1][:cut]  # type: ignore[index]
-    return data if len(stamps) else None  # type: ignore[arg-type]
+    return data if len(stamps) else None
 
 
 def stream_key(event: str, where: object, same: tuple[str, ...], value_attr: str | None) -> str:
@@ -239,7 +240,8 @@ class CountCondition(Condition):
         if not data:
             return 0
         at = c.at
-        return bisect_right(data, at) - bisect_right(data, at - self.within)  # type: ignore[arg-type]
+        stamps = cast("array[float]", data)  # a count stream holds timestamps
+        return bisect_right(stamps, at) - bisect_right(stamps, at - self.within)
 
     def test(self, c: EvalContext) -> bool:
         return self.predicate.check(self.count(c), c.at)
@@ -268,7 +270,7 @@ class SumCondition(CountCondition):
         data = stream_data(c, self.stream_id, self.same)
         if not data:
             return 0
-        stamps, values = data  # type: ignore[misc]  # sum streams hold (stamps, values)
+        stamps, values = cast("tuple[array[float], array[float]]", data)  # a sum stream
         at = c.at
         return sum(values[bisect_right(stamps, at - self.within) : bisect_right(stamps, at)])
 
@@ -439,13 +441,14 @@ def _parse_window(
 
 
 def _impossible_count(predicate: Predicate) -> bool:
-    op, value = predicate.op, predicate.value
-    if op == "<":
-        return value <= 0  # type: ignore[operator,no-any-return]
-    if op == "<=" or op == "=":
-        return value < 0  # type: ignore[operator,no-any-return]
+    op = predicate.op
     if op == "between":
-        return value[1] < 0  # type: ignore[index,no-any-return]
+        return cast("tuple[float, float]", predicate.value)[1] < 0
+    value = cast(float, predicate.value)  # a count compares with a number
+    if op == "<":
+        return value <= 0
+    if op == "<=" or op == "=":
+        return value < 0
     return False
 
 
