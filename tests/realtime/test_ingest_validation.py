@@ -94,5 +94,5 @@ def test_valid_attribute_values_pass(attributes: dict) -> None:
 
 def test_timestamp_in_iso_with_offset_becomes_epoch_seconds() -> None:
     event = {**card(), "timestamp": "2026-12-01T09:30:00+09:00"}
-    [(_, accepted)], _ = events_validate([event], validators=VALIDATORS, now=time.time())
+    [(_, accepted)], _ = events_validate([event], validators=VALIDATORS, now=1796085000.0 + 60)
     assert accepted["ts"] == 1796085000.0
