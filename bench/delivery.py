@@ -57,7 +57,7 @@ decisions = [Decision(id=uuid.uuid4(), campaign=campaign, version=1, customer_id
              for n in range(count)]
 Decision.objects.bulk_create(decisions, batch_size=5000)
 with open(sys.argv[3], "w") as out:
-    out.write("\n".join(str(decision.id) for decision in decisions))
+    out.write(" ".join(str(decision.id) for decision in decisions))
 print(campaign.id)
 """
 
