@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from campaigns.spec.catalog import CHANNELS, Catalog
 from campaigns.spec.paths import get_at, is_under, join_path
 from campaigns.spec.validation import SpecProblem
-from campaigns.spec.words import condition_words, duration_for_input
+from campaigns.spec.words import block_label, condition_words, duration_for_input
 
 OP_LABELS = {
     "=": "is",
@@ -375,7 +375,7 @@ class Builder:
     # --- conditions ---------------------------------------------------------------------------
 
     def condition_card(self, block: object, path: str, index: int, nested: bool) -> Card:
-        title = f"Condition {index + 1}"
+        title = block_label(path) if path.startswith("conditions") else f"Condition {index + 1}"
         card = Card(path=path, title=title, movable=True, removable=True, negatable=True)
         if isinstance(block, Mapping) and "not" in block and len(block) == 1:
             inner = self.condition_card(block.get("not"), join_path(path, "not"), index, nested)
@@ -760,7 +760,7 @@ def _card_html(card: Card, edit_url: str, can_edit: bool) -> str:
         classes += " border-danger"
     if card.negated:
         classes += " negated"
-    draggable = ' draggable="true"' if card.movable and can_edit else ""
+    draggable = " data-movable" if card.movable and can_edit else ""
     control = card.control_path
     parts = [
         f'<div class="{classes}" id="{card.dom_id}" data-block="{escape(card.path)}" '
@@ -769,7 +769,8 @@ def _card_html(card: Card, edit_url: str, can_edit: bool) -> str:
     ]
     if card.movable and can_edit:
         parts.append(
-            f'<span class="drag-handle text-muted" title="{escape(_("Drag to reorder"))}">⠿</span>'
+            '<span class="drag-handle text-muted" draggable="true" '
+            f'title="{escape(_("Drag to reorder"))}">⠿</span>'
         )
     parts.append(f'<strong class="small block-title">{escape(card.title)}</strong>')
     for what, label, on in card.toggles:
