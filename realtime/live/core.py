@@ -46,13 +46,19 @@ def plan_build(
 class PartitionEngine:
     """The core's :class:`~realtime.engine.Engine` over one partition's customers."""
 
-    def __init__(self, plan: Plan | None) -> None:
+    def __init__(
+        self,
+        plan: Plan | None,
+        *,
+        profiles: MirrorProfiles | None = None,
+        budget: RedisBudget | None = None,
+    ) -> None:
         from realtime import streams
 
         self.engine = Engine(
             plan or build_plan([]),
-            profiles=MirrorProfiles(),
-            budget=RedisBudget(streams.redis_client()),
+            profiles=profiles or MirrorProfiles(),
+            budget=budget or RedisBudget(streams.redis_client()),
         )
 
     # --- evaluation ---------------------------------------------------------------------------
@@ -90,5 +96,11 @@ class PartitionEngine:
         self.engine.replace_plan(plan)
 
 
-def engine_build(plan: Plan | None) -> PartitionEngine:
-    return PartitionEngine(plan)
+def engine_build(
+    plan: Plan | None,
+    *,
+    profiles: MirrorProfiles | None = None,
+    budget: RedisBudget | None = None,
+) -> PartitionEngine:
+    """The worker passes the profiles and budget it shares between its partitions."""
+    return PartitionEngine(plan, profiles=profiles, budget=budget)

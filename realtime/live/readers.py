@@ -30,12 +30,34 @@ def _profiles_get_many(customer_ids: list[str]) -> dict[str, dict[str, object]]:
 
 class MirrorProfiles:
     """Profiles from the Redis mirror, fetched once per batch (one MGET). Facts set by rules in
-    the same pass are overlaid by the core itself; they reach the mirror before the checkpoint."""
+    the same pass are overlaid by the core itself; they reach the mirror before the checkpoint.
+
+    The worker shares one instance between the partitions it owns and loads the profiles of a
+    whole loop turn in one MGET (:meth:`turn_load`); the core's per-partition ``prefetch`` then
+    finds them there instead of paying a round trip per partition."""
 
     def __init__(self) -> None:
         self.cache: dict[str, Mapping[str, object]] = {}
+        self._turn = False
+
+    def turn_load(self, customer_ids: Iterable[str]) -> None:
+        wanted = list(dict.fromkeys(customer_ids))
+        found = _profiles_get_many(wanted) if wanted else {}
+        self.cache = {customer_id: found.get(customer_id, _EMPTY) for customer_id in wanted}
+        self._turn = True
+
+    def turn_end(self) -> None:
+        self.cache = {}
+        self._turn = False
 
     def prefetch(self, customer_ids: Iterable[str]) -> None:
+        if self._turn:
+            cache = self.cache
+            missing = [c for c in dict.fromkeys(customer_ids) if c not in cache]
+            if missing:
+                found = _profiles_get_many(missing)
+                cache.update({c: found.get(c, _EMPTY) for c in missing})
+            return
         wanted = list(dict.fromkeys(customer_ids))
         self.cache = _profiles_get_many(wanted) if wanted else {}
 
@@ -44,13 +66,43 @@ class MirrorProfiles:
 
 
 class RedisBudget:
-    """Issuance budgets shared by every worker: an atomic "INCR if below the limit" in Lua."""
+    """Issuance budgets shared by every worker: an atomic "take up to n units if below the
+    limit" in Lua (``scripts.BUDGET_RESERVE``).
+
+    A round trip per offer would stall the worker's loop, so units are reserved a few at a time
+    (at most ``CHUNK``, and one at a time once less than ``CHUNK * SPREAD`` units are left, so
+    the last units of a budget go exactly as they would one by one). Units reserved and not yet
+    spent are given back by :meth:`release` (plan change, shutdown); a worker killed with
+    ``kill -9`` loses its few reserved units: a budget is never exceeded, at worst it issues up
+    to ``CHUNK - 1`` fewer offers per crash."""
+
+    CHUNK = 16
+    SPREAD = 8
 
     def __init__(self, client: redis.Redis) -> None:
-        self._spend = client.register_script(scripts.BUDGET_SPEND)
+        self._reserve = client.register_script(scripts.BUDGET_RESERVE)
+        self._give_back = client.register_script(scripts.BUDGET_GIVE_BACK)
+        self.reserved: dict[tuple[int, int], int] = {}
 
     def try_spend(self, campaign_id: int, limit: int) -> bool:
-        return bool(int(self._spend(keys=[keys.budget(campaign_id)], args=[limit])))
+        held = self.reserved.get((campaign_id, limit), 0)
+        if held <= 0:
+            held = int(
+                self._reserve(
+                    keys=[keys.budget(campaign_id)], args=[limit, self.CHUNK, self.SPREAD]
+                )
+            )
+            if held <= 0:
+                return False
+        self.reserved[(campaign_id, limit)] = held - 1
+        return True
+
+    def release(self) -> None:
+        """Gives the reserved, unspent units back to their budgets (one round trip)."""
+        unspent = [(campaign, n) for (campaign, _), n in self.reserved.items() if n > 0]
+        self.reserved = {}
+        for campaign_id, units in unspent:
+            self._give_back(keys=[keys.budget(campaign_id)], args=[units])
 
 
 def profile_facts_write(updates: dict[str, dict[str, object]]) -> None:

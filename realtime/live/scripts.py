@@ -50,12 +50,14 @@ end
 return released
 """
 
-#: Fenced read. KEYS: lease_1, stream_1, lease_2, stream_2, ...
+#: Fenced read. KEYS: lease_1, stream_1, lease_2, stream_2, ... and optionally, last, the
+#: campaigns version counter (its value is then appended to the reply: hot reload rides along
+#: with every read instead of costing a round trip of its own).
 #: ARGV: group, count, then per partition: token, consumer, start id (">" or a pending-list id).
 #: Returns per partition either 0 (lease lost: nothing read) or the list of [id, fields] entries.
 READ = """
 local out = {}
-local n = #KEYS / 2
+local n = math.floor(#KEYS / 2)
 for i = 1, n do
   local base = 3 + (i - 1) * 3
   if redis.call('GET', KEYS[2 * i - 1]) ~= ARGV[base] then
@@ -74,6 +76,7 @@ for i = 1, n do
     end
   end
 end
+if #KEYS > 2 * n then out[n + 1] = redis.call('GET', KEYS[#KEYS]) or '0' end
 return out
 """
 
@@ -124,6 +127,26 @@ for _ = 1, n do
   i = i + 4
 end
 return 1
+"""
+
+#: KEYS: budget counter. ARGV: limit, chunk, spread. Takes up to ``chunk`` units (one at a time
+#: once fewer than chunk * spread are left); returns how many were taken (0: exhausted).
+BUDGET_RESERVE = """
+local spent = tonumber(redis.call('GET', KEYS[1]) or '0')
+local left = tonumber(ARGV[1]) - spent
+if left <= 0 then return 0 end
+local take = tonumber(ARGV[2])
+if left < take * tonumber(ARGV[3]) then take = 1 end
+redis.call('INCRBY', KEYS[1], take)
+return take
+"""
+
+#: KEYS: budget counter. ARGV: units reserved and not spent. Gives them back.
+BUDGET_GIVE_BACK = """
+local spent = tonumber(redis.call('GET', KEYS[1]) or '0')
+local units = math.min(tonumber(ARGV[1]), spent)
+if units > 0 then redis.call('DECRBY', KEYS[1], units) end
+return units
 """
 
 #: KEYS: budget counter. ARGV: limit. Atomic "take one unit if any is left": 1 taken, 0 not.

@@ -3,6 +3,7 @@ docstring for the design; this module is the loop that joins the pieces."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -26,7 +27,7 @@ from realtime.engine.plan import Plan
 from realtime.live import keys, reload, scripts, store
 from realtime.live.core import PartitionEngine, engine_build, plan_build
 from realtime.live.leases import LEASE_TTL_S, RENEW_S, Lease, Leases
-from realtime.live.readers import profile_facts_write
+from realtime.live.readers import MirrorProfiles, RedisBudget
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +75,25 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
+def _event(data: dict) -> Event:
+    """The stream's event JSON -> :class:`Event`; the ingest API wrote it, so the fast path
+    only checks the types the core relies on (anything else goes through ``from_dict``)."""
+    attributes = data.get("attributes")
+    ts = data.get("ts")
+    event_id = data.get("event_id")
+    kind = data.get("type")
+    customer_id = data.get("customer_id")
+    if (
+        type(attributes) is dict
+        and type(ts) is float
+        and type(event_id) is str
+        and type(kind) is str
+        and type(customer_id) is str
+    ):
+        return Event(event_id, kind, customer_id, ts, attributes)
+    return Event.from_dict(data)
+
+
 class Worker:
     def __init__(
         self,
@@ -83,15 +103,22 @@ class Worker:
         batch: int = BATCH,
         max_partitions: int | None = None,
         on_commit: Callable[[int, BatchWork], None] | None = None,
-        engine_factory: Callable[[Plan | None], PartitionEngine] = engine_build,
+        engine_factory: Callable[[Plan | None], PartitionEngine] | None = None,
     ) -> None:
         self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:4]}"
         self.partitions = partitions or settings.CDP_PARTITIONS
         self.batch = batch
         self.max_partitions = max_partitions
         self.on_commit = on_commit  # test hook: called after each partition's checkpoint
-        self.engine_factory = engine_factory
         self.client = streams.redis_client()
+        # Profiles and budgets are shared by the partitions this worker owns (one MGET of the
+        # profiles per turn, budget units reserved a few at a time).
+        self.profiles = MirrorProfiles()
+        self.budget = RedisBudget(self.client)
+        self._shared_profiles = engine_factory is None
+        self.engine_factory = engine_factory or functools.partial(
+            engine_build, profiles=self.profiles, budget=self.budget
+        )
         # Blocking XREAD gets its own connection so it never holds one the loop needs.
         self.blocking = redis.Redis.from_url(settings.REDIS_URL)
         self.leases = Leases(self.client, self.worker_id)
@@ -104,6 +131,7 @@ class Worker:
         self.plan_errors: list[str] = []
         self._next_lease_tick = 0.0
         self._next_reload_poll = 0.0
+        self._campaigns_version = -1
         self._next_metrics = 0.0
         self._counter_deltas: Counter[tuple[int, str]] = Counter()
         self.started = time.time()
@@ -138,6 +166,7 @@ class Worker:
 
     def shutdown(self) -> None:
         try:
+            self.budget.release()
             self.leases.release()
             self.client.hdel(keys.heartbeats(), self.worker_id)
             self.client.hdel(keys.workers(), self.worker_id)
@@ -152,6 +181,7 @@ class Worker:
         from their checkpoints when their leases are (re)acquired."""
         self.runs.clear()
         self.leases.held.clear()
+        self.budget.reserved = {}  # lost with the connection (a budget is never exceeded)
         self._next_lease_tick = 0.0
 
     # --- one turn -----------------------------------------------------------------------------
@@ -161,7 +191,8 @@ class Worker:
         if now >= self._next_lease_tick:
             self._leases_tick(now)
             self._next_lease_tick = now + RENEW_S
-        if now >= self._next_reload_poll:
+        if self._campaigns_version != self.plan_version or now >= self._next_reload_poll:
+            # the version comes with every read; the poll covers a worker owning nothing
             self._reload()
             self._next_reload_poll = now + reload.POLL_S
         works = self._read_and_evaluate()
@@ -193,61 +224,101 @@ class Worker:
             return {}
         partitions = sorted(self.runs)
         keys_: list[str] = []
-        # A turn stays short (well under the lease TTL) however many partitions we own.
+        # A turn stays short (well under the lease TTL) however many partitions we own; it
+        # takes what is there up to this many entries per partition (adaptive batches: a few
+        # events per turn at moderate load, big batches when a backlog builds up).
         per_partition = max(50, self.batch // len(partitions))
         args: list[object] = [keys.GROUP, per_partition]
         for partition in partitions:
             run = self.runs[partition]
             keys_ += [keys.lease(partition), streams.event_stream_key(partition)]
             args += [run.lease.token, keys.consumer(partition), run.read_id]
-        replies = self._read(keys=keys_, args=args)
+        replies = self._read(keys=[*keys_, keys.campaigns_version()], args=args)
+        self._campaigns_version = int(replies.pop())
         works: dict[int, BatchWork] = {}
+        decoded: list[tuple[int, PartitionRun, BatchWork, list[Event], list]] = []
         for partition, reply in zip(partitions, replies, strict=True):
             if reply == 0:
                 logger.warning("lease of partition %d lost; dropping it", partition)
                 self._partition_drop(partition)
                 continue
             run = self.runs[partition]
-            if run.read_id != ">":
+            pending = run.read_id != ">"
+            if pending:
                 if not reply:
                     run.read_id = ">"  # pending list done: new entries from now on
                     continue
                 run.read_id = _text(reply[-1][0])
             if reply:
-                works[partition] = self._evaluate(partition, run, reply)
+                work, events, raws = self._decode(run, reply, pending=pending)
+                work.partition = partition
+                works[partition] = work
+                if events:
+                    decoded.append((partition, run, work, events, raws))
+        if not decoded:
+            return works
+        # One MGET of the profiles for the whole turn, not one per partition.
+        shared = self._shared_profiles and self.plan is not None and self.plan.reads_profiles
+        if shared:
+            self.profiles.turn_load(e.customer_id for item in decoded for e in item[3])
+        try:
+            now = time.time()
+            for partition, run, work, events, raws in decoded:
+                self._evaluate(partition, run, work, events, raws, now)
+        finally:
+            if shared:
+                self.profiles.turn_end()
         return works
 
-    def _evaluate(self, partition: int, run: PartitionRun, entries: list) -> BatchWork:
-        work = BatchWork(partition)
-        checkpointed = _id_tuple(run.offset)
+    def _decode(
+        self, run: PartitionRun, entries: list, *, pending: bool
+    ) -> tuple[BatchWork, list[Event], list[tuple[str, bytes]]]:
+        """Stream entries -> events. Entries at or below the checkpoint (possible only while
+        re-reading the pending list after a takeover) are acknowledged, not evaluated."""
+        work = BatchWork(0)
+        acks = work.acks
+        checkpointed = _id_tuple(run.offset) if pending else None
         events: list[Event] = []
         raws: list[tuple[str, bytes]] = []
+        loads = orjson.loads
         for raw_id, raw_fields in entries:
-            entry_id = _text(raw_id)
-            work.acks.append(entry_id)
-            work.offset = entry_id
-            run.last_id = entry_id
-            if _id_tuple(entry_id) <= checkpointed:
+            acks.append(raw_id)
+            if checkpointed is not None and _id_tuple(_text(raw_id)) <= checkpointed:
                 continue  # committed by an earlier owner; only its XACK was missing
-            fields = dict(zip(raw_fields[::2], raw_fields[1::2], strict=True))
-            payload = fields.get(b"e", b"")
+            if len(raw_fields) == 2 and raw_fields[0] == b"e":
+                payload = raw_fields[1]
+            else:
+                payload = dict(zip(raw_fields[::2], raw_fields[1::2], strict=True)).get(b"e", b"")
             try:
-                event = Event.from_dict(orjson.loads(payload))
+                data = loads(payload)
+                event = _event(data)
             except Exception as error:
-                work.dead.append((entry_id, payload, f"unreadable event: {error}", 1))
+                work.dead.append((_text(raw_id), payload, f"unreadable event: {error}", 1))
                 continue
             events.append(event)
-            raws.append((entry_id, payload))
-        if not events:
-            return work
-        now = time.time()
+            raws.append((raw_id, payload))
+        if entries:
+            last = _text(entries[-1][0])
+            work.offset = last
+            run.last_id = last
+        return work, events, raws
+
+    def _evaluate(
+        self,
+        partition: int,
+        run: PartitionRun,
+        work: BatchWork,
+        events: list[Event],
+        raws: list[tuple[str, bytes]],
+        now: float,
+    ) -> None:
+        work.partition = partition
         try:
             work.result = run.engine.process(events, now)
         except Exception:
             logger.warning("batch of partition %d failed; isolating the poison event", partition)
             self._evaluate_one_by_one(partition, run, events, raws, work, now)
         run.events += len(events)
-        return work
 
     def _evaluate_one_by_one(
         self,
@@ -289,12 +360,11 @@ class Worker:
     def _commit_works(self, works: dict[int, BatchWork]) -> None:
         decisions = [d for work in works.values() for d in work.result.decisions]
         conversions = [c for work in works.values() for c in work.result.conversions]
-        store.decisions_write(decisions=decisions, conversions=conversions)
         updates: dict[str, dict[str, object]] = {}
         for work in works.values():
             for update in work.result.profile_updates:
                 updates.setdefault(update.customer_id, {}).update(update.facts)
-        profile_facts_write(updates)
+        store.decisions_write(decisions=decisions, conversions=conversions, facts=updates)
         pipe = self.client.pipeline(transaction=False)
         order: list[int] = []
         for partition, work in works.items():
@@ -490,15 +560,18 @@ class Worker:
 
     def _reload(self, *, force: bool = False) -> None:
         version = reload.campaigns_version_get()
+        self._campaigns_version = version
         if version == self.plan_version and not force:
             return
         sources = reload.live_sources_load()
         plan, errors = plan_build(sources, reload.live_offers_load())
         self.plan = plan
         self.plan_errors = errors
+        self.budget.release()  # a budget may have changed with the campaign's new version
         self.plan_version = version
         for run in self.runs.values():
             run.engine.plan_set(plan)
+        self._next_metrics = 0.0  # say at once (engine:workers) which plan this worker runs
         logger.info("engine plan: %d live campaigns (campaigns version %d)", len(sources), version)
         if errors:
             logger.error("campaigns left out of the plan: %s", "; ".join(errors))
