@@ -25,6 +25,7 @@ import contextlib
 import gc
 import itertools
 import random
+import statistics
 import subprocess
 import sys
 import time
@@ -650,25 +651,41 @@ def run(*, quick: bool) -> dict[str, Any]:
     say(f"(b) 300-rule stateless filter, {count:,} card transactions")
     rules = _filter_rules(300)
     events = _filter_events(count)
+    # The pre-built input is the benchmark's own heap, not the engine's: keep the collector
+    # from rescanning it (a driver reads events in batches and lets them go).
+    gc.collect()
+    gc.freeze()
     ours, our_matches = run_ours_stateless(rules, events)
-    say(f"    ours: {ours:,.0f} events/s, {our_matches:,} matches")
-    durable_count = count // 4
-    theirs, their_matches = run_durable_rules(rules, events[:durable_count])
-    _, our_subset = run_ours_stateless(rules, events[:durable_count])
-    say(f"    durable_rules: {theirs:,.0f} events/s, {their_matches:,} matches "
-        f"(ours on the same {durable_count:,}: {our_subset:,})")  # fmt: skip
-    if their_matches != our_subset:
-        raise AssertionError(
-            f"match counts differ: ours {our_subset}, durable_rules {their_matches}"
+    say(f"    ours: {ours:,.0f} events/s over {count:,} events, {our_matches:,} matched")
+    # The ratio: both engines on the same events, in alternating rounds so that a busy machine
+    # slows both alike; the median round of each.
+    subset = events[: count // 4]
+    our_rounds: list[float] = []
+    their_rounds: list[float] = []
+    for round_number in range(3):
+        rate, our_subset = run_ours_stateless(rules, subset)
+        our_rounds.append(rate)
+        theirs_rate, their_matches = run_durable_rules(rules, subset)
+        their_rounds.append(theirs_rate)
+        say(
+            f"    round {round_number + 1} on {len(subset):,} events: ours {rate:,.0f}/s, "
+            f"durable_rules {theirs_rate:,.0f}/s; matched {our_subset:,} and {their_matches:,}"
         )
+        if their_matches != our_subset:
+            raise AssertionError(
+                f"match counts differ: ours {our_subset}, durable_rules {their_matches}"
+            )
+    gc.unfreeze()
+    ours_median = statistics.median(our_rounds)
+    theirs = statistics.median(their_rounds)
     figures["stateless_engine_events_per_s"] = round(ours)
     units["stateless_engine_events_per_s"] = "events/s"
     figures["durable_rules_events_per_s"] = round(theirs)
     units["durable_rules_events_per_s"] = "events/s"
-    figures["engine_vs_durable_rules"] = round(ours / theirs, 1)
+    figures["engine_vs_durable_rules"] = round(ours_median / theirs, 1)
     units["engine_vs_durable_rules"] = "x"
     goals["engine_vs_durable_rules"] = ">= 10"
-    figures["stateless_matches"] = our_matches
+    figures["stateless_matched_events"] = our_matches
 
     try:
         from bench import engine_core_flink
