@@ -85,8 +85,9 @@ def audience_estimate_run(*, estimate_id: int) -> AudienceEstimate:
         estimate.save(update_fields=["status", "error", "finished_at"])
         return estimate
     data = result.to_dict()
+    # a percentage coupon has no fixed cost before the purchase; only amounts are added up
     values = dict(
-        Offer.objects.filter(slug__in=list(result.offers_by_slug)).values_list(
+        Offer.objects.filter(slug__in=list(result.offers_by_slug), is_percent=False).values_list(
             "slug", "coupon_value"
         )
     )
