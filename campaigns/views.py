@@ -33,9 +33,3 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     if request.htmx:
         template += "#campaign-table"
     return render(request, template, context)
-
-
-@role_required(Role.ANALYST, Role.MARKETER)
-def dashboard_overview(request: HttpRequest) -> HttpResponse:
-    campaigns = selectors.campaign_list().exclude(status=CampaignStatus.DRAFT)
-    return render(request, "campaigns/dashboard_overview.html", {"campaigns": campaigns})
