@@ -37,7 +37,7 @@ def demo_customer_rows(count: int = DEMO_CUSTOMERS, *, today: date | None = None
             traits["deposit_maturity_date"] = maturity.isoformat()
         if chance.random() < 0.1:
             expiry = today + timedelta(days=chance.randint(3, 30))
-            traits["gift_coupon_expiry_date"] = expiry.isoformat()
+            traits["gift_coupon_expiry"] = expiry.isoformat()
         rows.append({"customer_id": f"C{number:05d}", "traits": traits})
     return rows
 
