@@ -143,6 +143,21 @@ with connection.cursor() as cursor:
     print(json.dumps(cursor.fetchone(), default=float))
 """
 
+SERIES = """
+import sys, json, django; django.setup()
+from django.db import connection
+run_id, prefix = sys.argv[1], sys.argv[2]
+with connection.cursor() as cursor:
+    cursor.execute(
+        "SELECT extract(epoch from d.occurred_at), "
+        "1000 * extract(epoch from d.decided_at - d.occurred_at) "
+        "FROM campaigns_decision d JOIN campaigns_campaign c ON c.id = d.campaign_id "
+        "WHERE c.name LIKE %s AND d.trigger_event_id LIKE %s ORDER BY 1",
+        [run_id + " %", prefix + "-%"],
+    )
+    print(json.dumps(cursor.fetchall(), default=float))
+"""
+
 CLEANUP = """
 import sys, json, django; django.setup()
 from campaigns.models import Campaign
@@ -287,6 +302,17 @@ def _profile(engines: dict[str, subprocess.Popen[bytes]], phase: str, seconds: f
         )  # fmt: skip
 
 
+def _cpu(processes: dict[str, subprocess.Popen[bytes]]) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each process."""
+    import psutil
+
+    used = {}
+    for name, process in processes.items():
+        times = psutil.Process(process.pid).cpu_times()
+        used[name] = times.user + times.system
+    return used
+
+
 def _bodies_file(folder: Path, name: str, bodies: list[bytes]) -> Path:
     path = folder / f"{name}.jsonl"
     path.write_bytes(b"\n".join(bodies) + b"\n")
@@ -350,8 +376,10 @@ def run(*, quick: bool) -> dict[str, Any]:
 
             # 1. sustained end-to-end throughput, realistic mix
             _profile(engines, "throughput", 3)
+            cpu_before = _cpu({"web": web, **engines})
             load = _load(environment, port, key, realistic, batches)
             drained = _drained_at(environment, prefix)
+            cpu = {k: v - cpu_before[k] for k, v in _cpu({"web": web, **engines}).items()}
             sent = load["events"]
             e2e_per_s = sent / (drained - load["started"])
             realistic_decisions = int(_decisions(environment, run_id, throughput_id)[0])
@@ -361,6 +389,10 @@ def run(*, quick: bool) -> dict[str, Any]:
             offered = asyncio.run(_paced(port, key, paced_bodies, paced_seconds, 5000))
             _drained_at(environment, prefix)
             paced = _decisions(environment, run_id, paced_id)
+            if os.environ.get("BENCH_ENGINE_PROFILE"):  # (occurred_at, latency ms) per decision
+                Path(os.environ["BENCH_ENGINE_PROFILE"], "paced-latency.json").write_text(
+                    _python(environment, SERIES, run_id, paced_id)
+                )
 
             # 3. the worst case: every event decides
             _profile(engines, "all_decide", 3)
@@ -413,6 +445,10 @@ def run(*, quick: bool) -> dict[str, Any]:
             "e2e_decisions": realistic_decisions,
             "e2e_decision_share_pct": round(100 * realistic_decisions / sent, 2),
             "ingest_events_per_s_during_e2e": round(load["ingest_events_per_s"], 1),
+            "engine_cpu_us_per_event": round(
+                1e6 * sum(v for k, v in cpu.items() if k != "web") / sent, 1
+            ),
+            "web_cpu_us_per_event": round(1e6 * cpu["web"] / sent, 1),
             "paced_events_sent": offered,
             "paced_decisions": int(paced[0]),
             "all_decide_events_sent": tick_load["events"],
@@ -430,6 +466,8 @@ def run(*, quick: bool) -> dict[str, Any]:
             "e2e_decisions": "decisions",
             "e2e_decision_share_pct": "%",
             "ingest_events_per_s_during_e2e": "events/s",
+            "engine_cpu_us_per_event": "µs CPU",
+            "web_cpu_us_per_event": "µs CPU",
             "paced_events_sent": "events",
             "paced_decisions": "decisions",
             "all_decide_events_sent": "events",

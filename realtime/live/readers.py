@@ -40,10 +40,21 @@ class MirrorProfiles:
         self.cache: dict[str, Mapping[str, object]] = {}
         self._turn = False
 
-    def turn_load(self, customer_ids: Iterable[str]) -> None:
+    def turn_load(
+        self,
+        customer_ids: Iterable[str],
+        overlay: Mapping[str, Mapping[str, object]] | None = None,
+    ) -> None:
+        """``overlay``: facts set by rules that are not in the mirror yet (the turn still being
+        committed); ``None`` values remove a fact."""
         wanted = list(dict.fromkeys(customer_ids))
         found = _profiles_get_many(wanted) if wanted else {}
-        self.cache = {customer_id: found.get(customer_id, _EMPTY) for customer_id in wanted}
+        cache = {customer_id: found.get(customer_id, _EMPTY) for customer_id in wanted}
+        for customer_id, facts in (overlay or {}).items():
+            if customer_id in cache:
+                merged = {**cache[customer_id], **facts}
+                cache[customer_id] = {k: v for k, v in merged.items() if v is not None}
+        self.cache = cache
         self._turn = True
 
     def turn_end(self) -> None:

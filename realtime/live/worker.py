@@ -4,6 +4,7 @@ docstring for the design; this module is the loop that joins the pieces."""
 from __future__ import annotations
 
 import functools
+import gc
 import logging
 import math
 import os
@@ -14,6 +15,7 @@ import traceback
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import orjson
@@ -64,6 +66,17 @@ class BatchWork:
     offset: str = ""
     dead: list[tuple[str, bytes, str, int]] = field(default_factory=list)
     state_customers: set[str] = field(default_factory=set)
+
+
+@dataclass
+class PreparedCommit:
+    """A turn's works made ready to commit: rows for PostgreSQL, one checkpoint per partition."""
+
+    works: dict[int, BatchWork]
+    decisions: list[Decision] = field(default_factory=list)
+    conversions: list = field(default_factory=list)
+    facts: dict[str, dict[str, object]] = field(default_factory=dict)
+    scripts: list[tuple[int, list[str], list[object]]] = field(default_factory=list)
 
 
 def _id_tuple(stream_id: str) -> tuple[int, int]:
@@ -126,6 +139,11 @@ class Worker:
         self.stopping = threading.Event()
         self._read = self.client.register_script(scripts.READ)
         self._commit = self.client.register_script(scripts.COMMIT)
+        # The committer thread: PostgreSQL and the checkpoint of turn N while this thread
+        # reads and evaluates turn N+1 (their waits overlap; see _commit_start).
+        self._committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine-commit")
+        self._in_flight: tuple[PreparedCommit, Future[list[object]]] | None = None
+        self._in_flight_facts: dict[str, dict[str, object]] = {}
         self.plan: Plan | None = None
         self.plan_version = -1
         self.plan_errors: list[str] = []
@@ -166,6 +184,11 @@ class Worker:
 
     def shutdown(self) -> None:
         try:
+            self._commit_wait()  # the last turn's checkpoint before the leases go
+        except Exception:
+            logger.exception("the last turn could not be committed; the next owner redoes it")
+        self._committer.shutdown(wait=True)
+        try:
             self.budget.release()
             self.leases.release()
             self.client.hdel(keys.heartbeats(), self.worker_id)
@@ -179,6 +202,7 @@ class Worker:
     def _drop_all(self) -> None:
         """Forget in-memory state (it may be ahead of the checkpoint); partitions are restored
         from their checkpoints when their leases are (re)acquired."""
+        self._commit_abandon()
         self.runs.clear()
         self.leases.held.clear()
         self.budget.reserved = {}  # lost with the connection (a budget is never exceeded)
@@ -187,6 +211,7 @@ class Worker:
     # --- one turn -----------------------------------------------------------------------------
 
     def turn(self) -> None:
+        self._commit_wait(poll=True)
         now = time.time()
         if now >= self._next_lease_tick:
             self._leases_tick(now)
@@ -212,12 +237,17 @@ class Worker:
                 self._leases_tick(time.time())
                 self._next_lease_tick = time.time() + RENEW_S
                 works = {p: w for p, w in works.items() if p in self.runs}
-            self._commit_works(works)
+            self._commit_start(works)
         else:
             self._wait()
         if time.time() >= self._next_metrics:
             self._metrics_publish()
             self._next_metrics = time.time() + METRICS_S
+            # Keyed state is long-lived: a full collection walking all of it took 0.1 s per
+            # 100k events' worth (the p99 tail). Objects that survived a second are frozen out
+            # of the collector; the engine makes almost no cyclic garbage (measured: about
+            # 360 objects per 100k events), and plain reference counting frees the rest.
+            gc.freeze()
 
     def _read_and_evaluate(self) -> dict[int, BatchWork]:
         if not self.runs:
@@ -260,7 +290,10 @@ class Worker:
         # One MGET of the profiles for the whole turn, not one per partition.
         shared = self._shared_profiles and self.plan is not None and self.plan.reads_profiles
         if shared:
-            self.profiles.turn_load(e.customer_id for item in decoded for e in item[3])
+            self.profiles.turn_load(
+                (e.customer_id for item in decoded for e in item[3]),
+                overlay=self._in_flight_facts,  # facts of the turn still being committed
+            )
         try:
             now = time.time()
             for partition, run, work, events, raws in decoded:
@@ -329,6 +362,7 @@ class Worker:
         work: BatchWork,
         now: float,
     ) -> None:
+        self._commit_wait()  # the turn in flight checkpointed: the state before this batch
         customers = sorted({event.customer_id for event in events})
         # The failed batch may have changed these customers' state half-way: back to the
         # checkpoint, which is exactly the state before this batch.
@@ -358,29 +392,101 @@ class Worker:
     # --- commit -------------------------------------------------------------------------------
 
     def _commit_works(self, works: dict[int, BatchWork]) -> None:
-        decisions = [d for work in works.values() for d in work.result.decisions]
-        conversions = [c for work in works.values() for c in work.result.conversions]
-        updates: dict[str, dict[str, object]] = {}
+        """Commits a turn's works and waits for it (the pipelined loop uses
+        :meth:`_commit_start`)."""
+        self._commit_wait()
+        prepared = self._commit_prepare(works)
+        self._commit_apply(prepared, self._commit_execute(prepared))
+
+    def _commit_start(self, works: dict[int, BatchWork]) -> None:
+        """Hands a turn's works to the committer thread, which writes PostgreSQL and then the
+        checkpoints while this thread reads and evaluates the next turn. At most one turn is in
+        flight: the checkpoint of turn N+1 is written after that of turn N. The state snapshot
+        is taken here, before the next turn changes the state."""
+        prepared = self._commit_prepare(works)
+        self._commit_wait()
+        prepared.scripts = [item for item in prepared.scripts if item[0] in self.runs]
+        self._in_flight_facts = prepared.facts
+        self._in_flight = (prepared, self._committer.submit(self._commit_execute, prepared))
+
+    def _commit_wait(self, *, poll: bool = False) -> None:
+        """Waits for the turn in flight (``poll``: only if it is done) and applies its result;
+        re-raises its error (the loop then drops every partition and starts over)."""
+        if self._in_flight is None:
+            return
+        prepared, future = self._in_flight
+        if poll and not future.done():
+            return
+        self._in_flight = None
+        self._in_flight_facts = {}
+        self._commit_apply(prepared, future.result())
+
+    def _commit_abandon(self) -> None:
+        """After an error: let the turn in flight finish, ignore its outcome."""
+        if self._in_flight is None:
+            return
+        _, future = self._in_flight
+        self._in_flight = None
+        self._in_flight_facts = {}
+        try:
+            future.result()
+        except Exception:  # already being handled by the caller
+            logger.debug("turn in flight failed too", exc_info=True)
+
+    def _commit_prepare(self, works: dict[int, BatchWork]) -> PreparedCommit:
+        prepared = PreparedCommit(works=works)
         for work in works.values():
+            prepared.decisions.extend(work.result.decisions)
+            prepared.conversions.extend(work.result.conversions)
             for update in work.result.profile_updates:
-                updates.setdefault(update.customer_id, {}).update(update.facts)
-        store.decisions_write(decisions=decisions, conversions=conversions, facts=updates)
-        pipe = self.client.pipeline(transaction=False)
-        order: list[int] = []
+                prepared.facts.setdefault(update.customer_id, {}).update(update.facts)
         for partition, work in works.items():
             run = self.runs.get(partition)
             if run is None:
                 continue
-            self._commit_script(pipe, run, work)
-            order.append(partition)
-        results = pipe.execute()
-        for partition, ok in zip(order, results, strict=True):
+            keys_, args = self._commit_script(run, work)
+            prepared.scripts.append((partition, keys_, args))
+        return prepared
+
+    def _commit_execute(self, prepared: PreparedCommit) -> list[object]:
+        """PostgreSQL first (one transaction), then every partition's checkpoint (one Redis
+        pipeline). Runs in the committer thread (or inline from :meth:`_commit_works`)."""
+        try:
+            store.decisions_write(
+                decisions=prepared.decisions,
+                conversions=prepared.conversions,
+                facts=prepared.facts,
+            )
+        except DatabaseError:
+            connection.close()  # this thread's connection; the next turn reconnects
+            raise
+        if not prepared.scripts:
+            return []
+        for attempt in (1, 2):
+            # EVALSHA straight into the pipeline: redis-py's Script objects would add a
+            # SCRIPT EXISTS round trip to every pipeline.
+            pipe = self.client.pipeline(transaction=False)
+            for _, keys_, args in prepared.scripts:
+                pipe.evalsha(self._commit.sha, len(keys_), *keys_, *args)
+            try:
+                return pipe.execute()
+            except redis.exceptions.NoScriptError:
+                if attempt == 2:
+                    raise
+                self.client.script_load(scripts.COMMIT)  # Redis restarted: scripts are gone
+        raise AssertionError("unreachable")
+
+    def _commit_apply(self, prepared: PreparedCommit, results: list[object]) -> None:
+        works = prepared.works
+        for (partition, _, _), ok in zip(prepared.scripts, results, strict=True):
             work = works[partition]
-            if not int(ok):
+            if not int(ok):  # type: ignore[call-overload]  # an int reply
                 logger.warning("checkpoint of partition %d fenced off; dropping it", partition)
                 self._partition_drop(partition)
                 continue
-            run = self.runs[partition]
+            run = self.runs.get(partition)
+            if run is None:
+                continue
             if work.offset:
                 run.offset = work.offset
             run.decisions += len(work.result.decisions)
@@ -389,11 +495,10 @@ class Worker:
                 self._counter_deltas[(decision.campaign_id, decision.outcome)] += 1
             if self.on_commit is not None:
                 self.on_commit(partition, work)
-        self.totals["decisions"] += len(decisions)
+        self.totals["decisions"] += len(prepared.decisions)
 
-    def _commit_script(
-        self, pipe: redis.client.Pipeline, run: PartitionRun, work: BatchWork
-    ) -> None:
+    def _commit_script(self, run: PartitionRun, work: BatchWork) -> tuple[list[str], list[object]]:
+        """KEYS and ARGV of the partition's checkpoint script (``scripts.COMMIT``)."""
         partition = work.partition
         customers = set(work.result.dirty_customers) | work.state_customers
         snapshot = run.engine.snapshot(sorted(customers)) if customers else {}
@@ -453,20 +558,17 @@ class Worker:
         args.append(len(counter_items))
         for item in counter_items:
             args += list(item)
-        self._commit(
-            keys=[
-                keys.lease(partition),
-                keys.offset(partition),
-                keys.state(partition),
-                streams.event_stream_key(partition),
-                keys.decisions(),
-                keys.dead_letters(),
-                keys.derived_events(),
-                *counter_keys,
-            ],
-            args=args,
-            client=pipe,
-        )
+        keys_ = [
+            keys.lease(partition),
+            keys.offset(partition),
+            keys.state(partition),
+            streams.event_stream_key(partition),
+            keys.decisions(),
+            keys.dead_letters(),
+            keys.derived_events(),
+            *counter_keys,
+        ]
+        return keys_, args
 
     # --- waiting ------------------------------------------------------------------------------
 
@@ -508,6 +610,7 @@ class Worker:
         if len(owned) > share:
             surplus = owned[share:]
             logger.info("giving up partitions %s to other workers", surplus)
+            self._commit_wait()  # their last turn checkpointed before the lease goes
             self.leases.release(surplus)
             for partition in surplus:
                 self.runs.pop(partition, None)
