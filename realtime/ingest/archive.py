@@ -3,8 +3,9 @@
 ``manage.py run_archiver`` loops over ``archive_step``: XREADGROUP (group ``archive``) over all
 partition streams, one COPY of the whole batch into ``realtime_event_archive`` (partitioned by
 day; partitions are created as days appear), commit, then XACK. Consumption is at-least-once: a
-crash between commit and XACK re-delivers the batch, and the copy then falls back to
-``INSERT ... ON CONFLICT DO NOTHING`` on the (event_id, ts) key, so no row is stored twice.
+crash between commit and XACK leaves the batch pending; read again from the pending list (or
+claimed from a dead archiver) it goes through a staging table and only rows not stored yet are
+inserted, so no row is stored twice.
 
 The archiver also trims the streams (only below what every consumer group acknowledged, see
 ``streams.stream_trim_safe``) and drops day partitions older than the retention setting.
@@ -139,33 +140,44 @@ def _rows(entries: list[tuple[int, bytes, bytes]]) -> tuple[bytes, set[date]]:
     return ("\n".join(lines) + "\n").encode(), days
 
 
-def archive_rows_copy(entries: list[tuple[int, bytes, bytes]]) -> int:
-    """Stores entries ``(partition, stream id, payload)``; returns how many rows are new."""
+def archive_rows_copy(entries: list[tuple[int, bytes, bytes]], *, redelivered: bool = False) -> int:
+    """Stores entries ``(partition, stream id, payload)``; returns how many rows are new.
+
+    ``redelivered``: the entries come from the pending list (read before a crash, or claimed
+    from a dead archiver), so some may be stored already; those are skipped, matched on
+    (ts, event_id, stream id). Fresh entries (``>`` reads) cannot be stored yet and are copied
+    straight in, with no unique index to maintain.
+    """
     if not entries:
         return 0
     data, days = _rows(entries)
     archive_partitions_ensure(days)
     try:
-        with transaction.atomic(), connection.cursor() as cursor:
+        return _copy(data, len(entries), redelivered=redelivered)
+    except (psycopg.Error, DatabaseError) as error:
+        if _sqlstate(error) != "23514":
+            raise
+    # No partition for a row: our cache of partitions is stale (dropped, or rolled back).
+    _known_partitions.clear()
+    archive_partitions_ensure(days)
+    return _copy(data, len(entries), redelivered=redelivered)
+
+
+def _copy(data: bytes, count: int, *, redelivered: bool) -> int:
+    with transaction.atomic(), connection.cursor() as cursor:
+        if not redelivered:
             with cursor.copy(f"COPY {TABLE} ({COLUMNS}) FROM STDIN") as copy:
                 copy.write(data)
-            return len(entries)
-    except (psycopg.Error, DatabaseError) as error:
-        code = _sqlstate(error)
-        if code == "23514":  # no partition for a row: our cache of partitions is stale
-            _known_partitions.clear()
-            archive_partitions_ensure(days)
-        elif code != "23505":  # 23505, a re-delivered batch: go through the staging table
-            raise
-    with transaction.atomic(), connection.cursor() as cursor:
+            return count
         cursor.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS archive_staging (LIKE {TABLE}) ON COMMIT DELETE ROWS"
         )
         with cursor.copy(f"COPY archive_staging ({COLUMNS}) FROM STDIN") as copy:
             copy.write(data)
         cursor.execute(
-            f"INSERT INTO {TABLE} ({COLUMNS}) SELECT DISTINCT ON (event_id, ts) {COLUMNS} "
-            "FROM archive_staging ON CONFLICT DO NOTHING"
+            f"INSERT INTO {TABLE} ({COLUMNS}) SELECT {COLUMNS} FROM archive_staging staged "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {TABLE} stored WHERE stored.ts = staged.ts "
+            "AND stored.event_id = staged.event_id AND stored.stream_id = staged.stream_id)"
         )
         return max(cursor.rowcount, 0)
 
@@ -197,12 +209,13 @@ class Archiver:
     def step(self) -> int:
         """Reads, copies, acknowledges one batch; returns the number of entries handled."""
         replies = None
+        redelivered = self.reading_pending
         if self.reading_pending:
             replies = self.client.xreadgroup(
                 GROUP, self.consumer, dict.fromkeys(self.stream_keys, "0"), count=self.batch_size
             )
             if not any(messages for _, messages in replies or []):
-                self.reading_pending = False
+                self.reading_pending = redelivered = False
         if not self.reading_pending:
             replies = self.client.xreadgroup(
                 GROUP,
@@ -221,7 +234,7 @@ class Archiver:
                 if fields and b"e" in fields:  # fields is empty for entries trimmed meanwhile
                     entries.append((partition, stream_id, fields[b"e"]))
         if entries:
-            self.archived += archive_rows_copy(entries)
+            self.archived += archive_rows_copy(entries, redelivered=redelivered)
         if to_ack:
             with self.client.pipeline(transaction=False) as pipe:
                 for stream_key, identifiers in to_ack.items():

@@ -108,23 +108,49 @@ def test_accepted_events_are_archived_in_event_time_order_across_day_partitions(
         assert pending["pending"] == 0
 
 
-def test_a_redelivered_batch_is_not_archived_twice(client: Any, source_key: str) -> None:
-    archiver = Archiver(block_ms=10)
+def test_a_batch_copied_before_a_crash_is_not_archived_twice(client: Any, source_key: str) -> None:
+    # given an archiver that read and copied a batch, then died before acknowledging it
     post(client, source_key, [view("x1", "C1", DAY_1), view("x2", "C1", DAY_1 + 1)])
-    stream = streams.event_stream_key(streams.partition_of("C1"))
+    crashed = Archiver(consumer="archiver-a", block_ms=10)
+    crashed.reading_pending = False
+    replies = crashed.client.xreadgroup(
+        GROUP, "archiver-a", dict.fromkeys(crashed.stream_keys, ">"), count=100
+    )
     entries = [
-        (streams.partition_of("C1"), stream_id, fields[b"e"])
-        for stream_id, fields in streams.redis_client().xrange(stream)
+        (crashed.partition_of_key[name], stream_id, fields[b"e"])
+        for name, messages in replies
+        for stream_id, fields in messages
     ]
-    assert archive_rows_copy(entries[:1]) == 1
-    # when the archiver (at-least-once) copies both again
-    drain(archiver)
-    assert archive_rows_copy(entries) == 0
+    assert archive_rows_copy(entries[:1]) == 1  # committed; XACK never happened
+    post(client, source_key, [view("x3", "C1", DAY_1 + 2)])
+    # when it restarts under the same name, and reads its pending entries first
+    drain(Archiver(consumer="archiver-a", block_ms=10))
     # then each event is stored once
     assert [event.event_id for event in archive_events_between(DAY_1 - 1, DAY_1 + 5)] == [
         "x1",
         "x2",
+        "x3",
     ]
+
+
+def test_entries_of_a_dead_archiver_are_claimed_and_stored_once(
+    client: Any, source_key: str
+) -> None:
+    post(client, source_key, [view("y1", "C1", DAY_1)])
+    dead = Archiver(consumer="archiver-dead", block_ms=10)
+    dead.reading_pending = False
+    replies = dead.client.xreadgroup(
+        GROUP, "archiver-dead", dict.fromkeys(dead.stream_keys, ">"), count=100
+    )
+    [(name, [(stream_id, fields)])] = [(n, m) for n, m in replies if m]
+    archive_rows_copy([(dead.partition_of_key[name], stream_id, fields[b"e"])])
+    # when another archiver claims what the dead one left pending
+    survivor = Archiver(consumer="archiver-b", block_ms=10)
+    assert survivor.claim_abandoned(min_idle_ms=0) == 1
+    drain(survivor)
+    assert [event.event_id for event in archive_events_between(DAY_1 - 1, DAY_1 + 1)] == ["y1"]
+    stream = streams.event_stream_key(streams.partition_of("C1"))
+    assert survivor.client.xpending(stream, GROUP)["pending"] == 0
 
 
 def test_keyset_pagination_returns_every_event_once(client: Any, source_key: str) -> None:
