@@ -192,3 +192,19 @@ def test_customer_recent_events_merge_archive_and_stream(client: Any, source_key
     drain(Archiver(block_ms=10))
     post(client, source_key, [view("new", "C9", DAY_2)])  # not archived yet
     assert [event.event_id for event in customer_recent_events("C9")] == ["new", "old"]
+
+
+def test_pipelined_archiver_stores_everything_once(client: Any, source_key: str) -> None:
+    events = [view(f"p{index:03}", f"C{index % 5}", DAY_1 - index) for index in range(300)]
+    archiver = Archiver(block_ms=50, batch_size=7, pipelined=True)
+    try:
+        for start in range(0, 300, 100):
+            post(client, source_key, events[start : start + 100])
+        idle = 0
+        while idle < 5:
+            idle = 0 if archiver.step() else idle + 1
+    finally:
+        archiver.stop()
+    stored = [event.event_id for event in archive_events_between(DAY_1 - 400, DAY_1 + 1)]
+    assert sorted(stored) == sorted(event["event_id"] for event in events)
+    assert archiver.archived == 300

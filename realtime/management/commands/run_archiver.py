@@ -29,7 +29,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        archiver = Archiver(batch_size=options["batch_size"])
+        archiver = Archiver(batch_size=options["batch_size"], pipelined=True)
         if options["consumer"]:
             archiver.consumer = options["consumer"]
         stopping = False
@@ -66,5 +66,6 @@ class Command(BaseCommand):
             if now - reported > 60:
                 reported = now
                 logger.info("archived %s rows so far", archiver.archived)
+        archiver.stop()
         active = last_active - first_active if first_active is not None else 0.0
         self.stdout.write(f"archived {archiver.archived} rows in {active:.3f} s (while busy)")
