@@ -44,8 +44,8 @@ class Command(BaseCommand):
         self.stdout.flush()
         idle_since = time.monotonic()
         reported = time.monotonic()
-        first_active: float | None = None
-        last_active = 0.0
+        started = time.monotonic()
+        last_active = started
         while not stopping:
             try:
                 handled = archiver.step()
@@ -56,8 +56,6 @@ class Command(BaseCommand):
             now = time.monotonic()
             if handled:
                 idle_since = last_active = now
-                if first_active is None:
-                    first_active = now - 0.001
             elif (
                 options["stop_when_idle"] is not None
                 and now - idle_since > options["stop_when_idle"]
@@ -67,5 +65,5 @@ class Command(BaseCommand):
                 reported = now
                 logger.info("archived %s rows so far", archiver.archived)
         archiver.stop()
-        active = last_active - first_active if first_active is not None else 0.0
-        self.stdout.write(f"archived {archiver.archived} rows in {active:.3f} s (while busy)")
+        busy = last_active - started  # from the start until the last batch was stored
+        self.stdout.write(f"archived {archiver.archived} rows in {busy:.3f} s (while busy)")
