@@ -320,7 +320,7 @@ def _bodies_file(folder: Path, name: str, bodies: list[bytes]) -> Path:
 
 
 def run(*, quick: bool) -> dict[str, Any]:
-    batches = 100 if quick else 600  # of 500 events, realistic mix
+    batches = 160 if quick else 600  # of 500 events, realistic mix
     tick_batches = 40 if quick else 200  # of 500 events, every one decides
     paced_seconds = 6.0 if quick else 20.0
     run_id = f"benchengine{uuid.uuid4().hex[:8]}"

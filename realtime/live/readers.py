@@ -14,17 +14,16 @@ _EMPTY: Mapping[str, object] = {}
 
 
 def _profiles_get_many(customer_ids: list[str]) -> dict[str, dict[str, object]]:
-    try:  # the ingest side's selector, when present (one MGET)
-        from segments.selectors import profile_mirror_get_many
-    except ImportError:
-        profile_mirror_get_many = None
-    if profile_mirror_get_many is not None:
-        return dict(profile_mirror_get_many(customer_ids))
-    values = streams.redis_client().mget([streams.key("profile", c) for c in customer_ids])
+    """The mirrored traits of these customers in one MGET (the key layout of
+    ``segments.selectors.profile_mirror_get_many``: ``streams.profile_key``), with the key
+    prefix looked up once per call rather than once per customer (the hot path)."""
+    prefix = streams.profile_key("")
+    values = streams.redis_client().mget([prefix + customer_id for customer_id in customer_ids])
+    loads = orjson.loads
     return {
-        customer_id: orjson.loads(value)
+        customer_id: loads(value)
         for customer_id, value in zip(customer_ids, values, strict=True)
-        if value
+        if value is not None
     }
 
 
