@@ -124,3 +124,20 @@ def test_explorer_socket_refuses_anonymous_visitors(asgi_server: str) -> None:
     url = asgi_server.replace("http://", "ws://") + "/ws/explorer"
     with pytest.raises(InvalidStatus):
         connect(url, origin=asgi_server)
+
+
+def test_sdk_without_an_origin_header_streams_events(asgi_server: str, source_key: str) -> None:
+    # given an SDK (not a browser): no Origin header, only its key
+    with connect(
+        ws_url(asgi_server), additional_headers={"Authorization": f"Bearer {source_key}"}
+    ) as socket:
+        # when / then
+        socket.send(orjson.dumps(screen("sdk-1")).decode())
+        assert orjson.loads(socket.recv(timeout=10)) == {"event_id": "sdk-1", "status": "accepted"}
+
+
+def test_browser_socket_from_another_site_is_refused(asgi_server: str) -> None:
+    url = asgi_server.replace("http://", "ws://") + "/ws/explorer"
+    with pytest.raises(InvalidStatus) as refused:
+        connect(url, origin="http://evil.example")
+    assert refused.value.response.status_code == 403
