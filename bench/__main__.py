@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-ALL = ["engine_core", "ingest", "engine"]
+ALL = ["engine_core", "ingest", "engine", "delivery", "dashboard", "designer"]
 
 
 def machine() -> str:
