@@ -1,6 +1,7 @@
 """Campaign dashboard: server time over millions of decisions, and event-to-screen latency.
 
-``dashboard_ms_90_days``: N decisions (10 million; 1 million with ``--quick``) of one
+``dashboard_ms_10m_decisions`` (the name the issue gives): N decisions (10 million; 1 million with
+``--quick``, so a quick run is a smaller check than its name says) of one
 campaign spread over 90 days, with 5 % converting, inserted with ``generate_series`` and rolled
 up by the same incremental rollup the beat task runs (its time is reported too). Then the
 campaign dashboard page (90 days, daily buckets, per-variant lift, live counters merged) is
@@ -55,7 +56,7 @@ def run(*, quick: bool) -> dict[str, Any]:
     return {
         "figures": figures,
         "units": {
-            "dashboard_ms_90_days": "ms",
+            "dashboard_ms_10m_decisions": "ms",
             "dashboard_ms_max": "ms",
             "decisions": "rows",
             "rollup_initial_s": "s",
@@ -63,5 +64,5 @@ def run(*, quick: bool) -> dict[str, Any]:
             "live_update_p95_ms": "ms",
             "live_update_median_ms": "ms",
         },
-        "goals": {"dashboard_ms_90_days": "<= 300", "live_update_p95_ms": "<= 1000"},
+        "goals": {"dashboard_ms_10m_decisions": "<= 300", "live_update_p95_ms": "<= 1000"},
     }
