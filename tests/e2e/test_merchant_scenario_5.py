@@ -1,13 +1,14 @@
 """Scenario 5 end to end in real Chromium, on the platform's own processes.
 
 uvicorn serves ``cdp_site.asgi:application`` on the test database; a ``run_engine`` worker,
-``run_dispatcher`` and a Celery worker run beside it on this test's Redis key prefix, and a local
-HTTP server plays the push provider. The merchant builds the offer in the portal by clicking and
-typing, a marketer approves it on the review page, the card switch sends transactions through
-``POST /api/v1/events``: the eligible customer gets the coupon (a code from the offer's pool, by
-push), a customer too old and one in another region get nothing; the eligible customer's later
-transaction at the merchant is the redemption, and the merchant's report page shows the counts
-and the revenue, and no customer.
+``run_dispatcher``, a Celery worker and ``run_archiver`` run beside it on this test's Redis key
+prefix, and a local HTTP server plays the push provider. The merchant builds the offer in the
+portal by clicking and typing, a marketer approves it on the review page, the card switch sends
+transactions through ``POST /api/v1/events``: the eligible customer gets the coupon (a code from
+the offer's pool, by push), a customer too old and one in another region get nothing; the
+eligible customer's later transaction at the merchant is the redemption, and the merchant's
+report page shows the counts, the revenue and the store, and no customer; another merchant's
+report shows none of it.
 
 The bank's minimum group size for merchant figures is 50; three customers take part here, so
 ``CDP_MERCHANT_MIN_GROUP_SIZE`` is 1, for the processes (environment) and for this one (settings).
@@ -74,6 +75,7 @@ class Platform:
                     "--port", str(self.port), "--no-access-log"],
             "engine": ["manage.py", "run_engine", "--worker-id", "m5"],
             "dispatcher": ["manage.py", "run_dispatcher"],
+            "archiver": ["manage.py", "run_archiver"],
             "worker": ["-m", "celery", "-A", "cdp_site", "worker", "--loglevel", "WARNING",
                        "--pool", "solo", "--queues", self.queue, "--without-gossip",
                        "--without-mingle", "--hostname", f"m5-{uuid.uuid4().hex[:6]}@%h"],
@@ -183,6 +185,15 @@ def streams_done() -> bool:
         if group["lag"] != 0 or group["pending"] != 0:
             return False
     return True
+
+
+def archived(event_id: str) -> bool:
+    """The archiver copied the event into PostgreSQL (where the report finds its store)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM realtime_event_archive WHERE event_id = %s", [event_id])
+        return cursor.fetchone() is not None
 
 
 def log_in(page: Any, base_url: str, username: str, then: str) -> None:
@@ -335,6 +346,7 @@ def test_merchant_offer_built_approved_triggered_redeemed_and_reported(
     assert (conversion.decision_id, conversion.event_id, conversion.revenue) == (
         decision.pk, "tx-4", 12000
     )  # fmt: skip
+    wait_until(lambda: archived("tx-4"), 20, "the transaction archived")
     # beat's minutely redemption task, sent to the worker now rather than in a minute
     merchant_coupons_redeem_task.apply_async(queue=platform.queue)
     wait_until(
@@ -363,6 +375,9 @@ def test_merchant_offer_built_approved_triggered_redeemed_and_reported(
     assert shop.text_content("[data-testid=total-issued]") == "1"
     assert shop.text_content("[data-testid=total-redeemed]") == "1"
     assert shop.text_content("[data-testid=total-revenue]") == "12000"
+    # by store: the store id the card switch sent with the transaction (from the event archive)
+    stores = shop.locator("[data-testid=report-stores] tbody td")
+    assert stores.all_text_contents() == ["Yeoksam", "1", "12000"]
     page_text = shop.content()
     for customer_id in customers:
         assert customer_id not in page_text
