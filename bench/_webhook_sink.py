@@ -1,38 +1,80 @@
 """A fast local webhook receiver for ``bench/delivery.py``: counts POSTs per Idempotency-Key.
 
-``python bench/_webhook_sink.py PORT``; ``GET /stats`` answers {"requests", "unique"}.
+``python bench/_webhook_sink.py PORT``; ``GET /stats`` answers {"requests", "unique",
+"duplicates"}. It stands in for the provider, on the same two cores as everything it measures,
+so it is an asyncio protocol on uvloop with httptools' parser (about 25 µs of CPU per request;
+aiohttp's server took 170 µs): keep-alive, pipelining-safe, answers 200 to every POST.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import sys
 
-from aiohttp import web
+import httptools
+import uvloop
 
-seen: dict[str, int] = {}
+seen: dict[bytes, int] = {}
 totals = {"requests": 0}
+OK = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok"
 
 
-async def hook(request: web.Request) -> web.Response:
-    await request.read()
-    key = request.headers.get("Idempotency-Key", "")
-    seen[key] = seen.get(key, 0) + 1
-    totals["requests"] += 1
-    return web.Response(text="ok")
+class Sink(asyncio.Protocol):
+    def __init__(self) -> None:
+        self.parser = httptools.HttpRequestParser(self)
+        self.transport: asyncio.Transport | None = None
+        self.key = b""
+        self.header = b""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError:
+            assert self.transport is not None
+            self.transport.write(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
+            self.transport.close()
+
+    def on_message_begin(self) -> None:
+        self.key = b""
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if name.lower() == b"idempotency-key":
+            self.key = value
+
+    def on_message_complete(self) -> None:
+        assert self.transport is not None
+        if self.parser.get_method() == b"GET":
+            duplicates = sum(count - 1 for count in seen.values() if count > 1)
+            body = json.dumps(
+                {"requests": totals["requests"], "unique": len(seen), "duplicates": duplicates}
+            ).encode()
+            self.transport.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                + str(len(body)).encode()
+                + b"\r\n\r\n"
+                + body
+            )
+        else:
+            seen[self.key] = seen.get(self.key, 0) + 1
+            totals["requests"] += 1
+            self.transport.write(OK)
+        if not self.parser.should_keep_alive():
+            self.transport.close()
 
 
-async def stats(request: web.Request) -> web.Response:
-    duplicates = sum(count - 1 for count in seen.values() if count > 1)
-    return web.json_response(
-        {"requests": totals["requests"], "unique": len(seen), "duplicates": duplicates}
-    )
+async def serve(port: int) -> None:
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(Sink, "127.0.0.1", port, backlog=1024)
+    async with server:
+        await server.serve_forever()
 
 
 def main() -> None:
-    app = web.Application()
-    app.router.add_post("/hook", hook)
-    app.router.add_get("/stats", stats)
-    web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), access_log=None, print=None)
+    uvloop.run(serve(int(sys.argv[1])))
 
 
 if __name__ == "__main__":

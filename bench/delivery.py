@@ -142,6 +142,55 @@ def _wait_for_group(client: redis.Redis, stream: str, timeout_s: float = 60) -> 
     raise RuntimeError("run_dispatcher did not start")
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _process_table() -> dict[int, tuple[int, str, float]]:
+    """pid → (parent pid, command line, CPU seconds so far) for every process we may read."""
+    table: dict[int, tuple[int, str, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        cpu = (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
+        table[int(entry.name)] = (int(fields[1]), command, cpu)
+    return table
+
+
+def _cpu_by_part(roots: dict[str, list[int]], database: str) -> dict[str, float]:
+    """CPU seconds used so far by each part: the given processes with their descendants, and
+    PostgreSQL's backends of this database (plus its own background processes)."""
+    table = _process_table()
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+    used: dict[str, float] = {}
+    for part, pids in roots.items():
+        total, todo = 0.0, list(pids)
+        while todo:
+            pid = todo.pop()
+            total += table.get(pid, (0, "", 0.0))[2]
+            todo += children.get(pid, [])
+        used[part] = total
+    used["postgresql"] = sum(
+        cpu
+        for _, command, cpu in table.values()
+        if command.startswith("postgres: ")
+        and (f" {database} " in command or "127.0.0.1" not in command)
+    )
+    return used
+
+
+def _redis_cpu(client: redis.Redis) -> float:
+    info = client.info("cpu")
+    return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
+
+
 def _stats(port: int) -> dict[str, int]:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=5) as response:
         return json.loads(response.read())
@@ -204,12 +253,19 @@ def run(*, quick: bool) -> dict[str, Any]:
             processes.append(
                 subprocess.Popen([PYTHON, "manage.py", "run_dispatcher"], cwd=ROOT, env=environment)
             )
+            roots = {
+                "sink": [processes[0].pid],
+                "celery_workers": [process.pid for process in processes[1:-1]],
+                "dispatcher": [processes[-1].pid],
+            }
+            database = environment["DATABASE_URL"].rsplit("/", 1)[-1].split("?")[0]
             _wait_for_workers(logs)
             client = redis.Redis.from_url(environment["REDIS_URL"])
             stream = f"{prefix}decisions"
             _wait_for_group(client, stream)
             # The engine's part: it appends each decision it committed (here all at once, a
             # burst). The clock runs from here to the last webhook the provider received.
+            cpu_before = {**_cpu_by_part(roots, database), "redis": _redis_cpu(client)}
             started = time.monotonic()
             pipe = client.pipeline(transaction=False)
             for decision_id in decision_file.read_text().split():
@@ -223,6 +279,7 @@ def run(*, quick: bool) -> dict[str, Any]:
                 time.sleep(0.05)
                 stats = _stats(sink_port)
             elapsed = time.monotonic() - started
+            cpu_after = {**_cpu_by_part(roots, database), "redis": _redis_cpu(client)}
             time.sleep(2)  # late duplicates would show up now
             stats = _stats(sink_port)
             statuses = json.loads(
@@ -256,12 +313,23 @@ def run(*, quick: bool) -> dict[str, Any]:
             "deliveries_sent_in_postgresql": statuses.get("sent", 0),
             "deliveries_not_sent": count - statuses.get("sent", 0),
             "elapsed_s": round(elapsed, 2),
+            # Where the two cores went, per delivery received (Redis: the whole server's CPU).
+            **{
+                f"cpu_us_per_delivery_{part}": round(
+                    (cpu_after[part] - cpu_before[part]) / max(stats["unique"], 1) * 1e6
+                )
+                for part in cpu_before
+            },
         },
         "config": (
             f"{WORKERS} worker(s) --pool {POOL} --concurrency {CONCURRENCY} --prefetch-multiplier "
             f"{PREFETCH}; CDP_DELIVERY_BATCH={BATCH}; CDP_WEBHOOK_CONCURRENCY={WEBHOOK_CONCURRENCY}"
         ),
-        "units": {"webhook_deliveries_per_s": "1/s", "elapsed_s": "s"},
+        "units": {
+            "webhook_deliveries_per_s": "1/s",
+            "elapsed_s": "s",
+            **{f"cpu_us_per_delivery_{part}": "µs" for part in cpu_before},
+        },
         "goals": {
             "webhook_deliveries_per_s": ">= 2000",
             "duplicate_sends": "<= 0",

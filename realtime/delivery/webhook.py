@@ -15,7 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import orjson
 
+from realtime.delivery import http_batch
 from realtime.delivery.base import BaseBackend, Message, SendResult, http_request
+from realtime.delivery.http_batch import HttpRequest
 
 
 def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -29,11 +31,9 @@ class WebhookBackend(BaseBackend):
         concurrency = options.get("CONCURRENCY", 16)
         self.concurrency = max(int(concurrency) if isinstance(concurrency, int | str) else 16, 1)
         self._executor: ThreadPoolExecutor | None = None
+        self._secret = str(self.option("SECRET"))
 
-    def send(self, message: Message) -> SendResult:
-        url = str(self.option("URL"))
-        if not url:
-            return SendResult.permanent("webhook URL is not configured (CDP_WEBHOOK_URL)")
+    def _request(self, message: Message) -> HttpRequest:
         body = orjson.dumps(
             {
                 "delivery_id": message.key,
@@ -47,15 +47,33 @@ class WebhookBackend(BaseBackend):
             "Content-Type": "application/json",
             "Idempotency-Key": message.key,
             "X-CDP-Timestamp": timestamp,
-            "X-CDP-Signature": webhook_signature(str(self.option("SECRET")), timestamp, body),
+            "X-CDP-Signature": webhook_signature(self._secret, timestamp, body),
         }
-        return http_request("POST", url, body=body, headers=headers, timeout=self.timeout())
+        return HttpRequest("POST", str(self.option("URL")), headers, body)
+
+    def send(self, message: Message) -> SendResult:
+        if not self.option("URL"):
+            return SendResult.permanent("webhook URL is not configured (CDP_WEBHOOK_URL)")
+        request = self._request(message)
+        return http_request(
+            "POST", request.url, body=request.body, headers=request.headers, timeout=self.timeout()
+        )
 
     def send_many(
         self, messages: Sequence[Message], *, deadline: float | None = None
     ) -> list[SendResult]:
-        """``CONCURRENCY`` POSTs at a time over keep-alive connections: the receiver's latency
-        overlaps. The pool is per backend, so each worker process (or thread pool) has its own."""
+        """``CONCURRENCY`` POSTs at a time over keep-alive connections, so the receiver's
+        latency overlaps: on an event loop (``http_batch``), or, called from async code, on a
+        thread pool. Both are per backend, so each worker process (or thread) has its own."""
+        if not self.option("URL"):
+            return [self.send(message) for message in messages]
+        if http_batch.can_run_here():
+            return http_batch.requests_send(
+                [self._request(message) for message in messages],
+                concurrency=self.concurrency,
+                timeout=self.timeout(),
+                deadline=deadline,
+            )
         if len(messages) <= 1 or self.concurrency == 1:
             return [self.send_before(message, deadline) for message in messages]
         if self._executor is None:
