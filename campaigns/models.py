@@ -2,14 +2,15 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class CampaignStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    PENDING_APPROVAL = "pending_approval", "Pending approval"
-    PUBLISHED = "published", "Published"
-    PAUSED = "paused", "Paused"
-    ARCHIVED = "archived", "Archived"
+    DRAFT = "draft", _("Draft")
+    PENDING_APPROVAL = "pending_approval", _("Pending approval")
+    PUBLISHED = "published", _("Published")
+    PAUSED = "paused", _("Paused")
+    ARCHIVED = "archived", _("Archived")
 
 
 class Campaign(models.Model):
@@ -101,16 +102,16 @@ class CampaignVersion(models.Model):
 
 
 class AuditAction(models.TextChoices):
-    CREATED = "created", "Created"
-    EDITED = "edited", "Edited the draft"
-    SUBMITTED = "submitted", "Submitted for approval"
-    APPROVED = "approved", "Approved"
-    PUBLISHED = "published", "Published"
-    PAUSED = "paused", "Paused"
-    RESUMED = "resumed", "Resumed"
-    ARCHIVED = "archived", "Archived"
-    ROLLED_BACK = "rolled_back", "Rolled back"
-    SAVED_AS_TEMPLATE = "saved_as_template", "Saved as a template"
+    CREATED = "created", _("Created")
+    EDITED = "edited", _("Edited the draft")
+    SUBMITTED = "submitted", _("Submitted for approval")
+    APPROVED = "approved", _("Approved")
+    PUBLISHED = "published", _("Published")
+    PAUSED = "paused", _("Paused")
+    RESUMED = "resumed", _("Resumed")
+    ARCHIVED = "archived", _("Archived")
+    ROLLED_BACK = "rolled_back", _("Rolled back")
+    SAVED_AS_TEMPLATE = "saved_as_template", _("Saved as a template")
 
 
 class CampaignAuditEntry(models.Model):
@@ -161,10 +162,10 @@ class CampaignTemplate(models.Model):
 
 
 class EstimateStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
 
 
 class AudienceEstimate(models.Model):
@@ -203,9 +204,9 @@ class AudienceEstimate(models.Model):
 
 
 class DecisionOutcome(models.TextChoices):
-    OFFER = "offer", "Offer"
-    HELD_OUT = "held_out", "Held out (control group)"
-    SUPPRESSED = "suppressed", "Suppressed"
+    OFFER = "offer", _("Offer")
+    HELD_OUT = "held_out", _("Held out (control group)")
+    SUPPRESSED = "suppressed", _("Suppressed")
 
 
 class Decision(models.Model):
@@ -329,9 +330,9 @@ class CouponPool(models.Model):
 
 
 class CouponStatus(models.TextChoices):
-    AVAILABLE = "available", "Available"
-    ISSUED = "issued", "Issued"
-    REDEEMED = "redeemed", "Redeemed"
+    AVAILABLE = "available", _("Available")
+    ISSUED = "issued", _("Issued")
+    REDEEMED = "redeemed", _("Redeemed")
 
 
 class Coupon(models.Model):
@@ -361,21 +362,21 @@ class Coupon(models.Model):
 
 
 class DeliveryKind(models.TextChoices):
-    OFFER = "offer", "Offer"
-    STAFF = "staff", "Staff task"
-    NONE = "none", "Nothing to send"
+    OFFER = "offer", _("Offer")
+    STAFF = "staff", _("Staff task")
+    NONE = "none", _("Nothing to send")
 
 
 class DeliveryStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    SENDING = "sending", "Sending"
-    SENT = "sent", "Sent"
-    DELIVERED = "delivered", "Delivered"
-    FAILED = "failed", "Failed"
-    SUPPRESSED = "suppressed", "Suppressed"
-    HELD_OUT = "held_out", "Held out"
-    DEAD = "dead", "Dead letter"
-    DISCARDED = "discarded", "Discarded"
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed")
+    SUPPRESSED = "suppressed", _("Suppressed")
+    HELD_OUT = "held_out", _("Held out")
+    DEAD = "dead", _("Dead letter")
+    DISCARDED = "discarded", _("Discarded")
 
 
 class Delivery(models.Model):
@@ -448,8 +449,8 @@ class Delivery(models.Model):
 
 
 class StaffTaskKind(models.TextChoices):
-    TASK = "task", "Task"
-    POPUP = "popup", "Pop-up"
+    TASK = "task", _("Task")
+    POPUP = "popup", _("Pop-up")
 
 
 class StaffTask(models.Model):

@@ -16,6 +16,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from campaigns.models import (
     AudienceEstimate,
@@ -54,7 +55,7 @@ class SpecInvalid(CampaignError):
 
     def __init__(self, problems: Sequence[SpecProblem]) -> None:
         self.problems = list(problems)
-        first = self.problems[0].message if self.problems else "The rule is not valid."
+        first = self.problems[0].message if self.problems else _("The rule is not valid.")
         super().__init__(first)
 
 
@@ -140,7 +141,7 @@ def campaign_create(
     """A new draft. The API validates the spec (``validate``); the designer may start empty."""
     name = name.strip()
     if not name:
-        raise CampaignError("Give the campaign a name.")
+        raise CampaignError(_("Give the campaign a name."))
     draft = copy.deepcopy(dict(spec)) if spec is not None else blank_spec(name)
     if validate:
         _check_spec(draft, catalog)
@@ -184,21 +185,23 @@ def campaign_update(
     """
     current = _locked(campaign.pk)
     if current.status == CampaignStatus.ARCHIVED:
-        raise TransitionNotAllowed("This campaign is archived; restore it from a copy instead.")
+        raise TransitionNotAllowed(_("This campaign is archived; restore it from a copy instead."))
     if expected_revision is not None and expected_revision != current.revision:
         last = current.audit_entries.select_related("user").first()
-        who = last.user.get_username() if last is not None and last.user else "someone else"
+        who = last.user.get_username() if last is not None and last.user else _("someone else")
         when = timezone.localtime(last.at).strftime("%H:%M") if last is not None else ""
         raise DraftConflict(
-            f"{who} changed this draft at {when} while you were editing (you had revision "
-            f"{expected_revision}, it is now {current.revision}). Reload to see their changes; "
-            "yours were not saved."
+            _(
+                "%(who)s changed this draft at %(when)s while you were editing (you had revision "
+                "%(yours)s, it is now %(now)s). Reload to see their changes; yours were not saved."
+            )
+            % {"who": who, "when": when, "yours": expected_revision, "now": current.revision}
         )
     new_spec = copy.deepcopy(dict(spec)) if spec is not None else current.draft_spec
     if name is not None:
         name = name.strip()
         if not name:
-            raise CampaignError("Give the campaign a name.")
+            raise CampaignError(_("Give the campaign a name."))
         current.name = name[:200]
     if description is not None:
         current.description = description
@@ -206,14 +209,18 @@ def campaign_update(
         touched = _locked_changes(current, current.draft_spec, new_spec)
         if touched:
             raise LockedField(
-                f"'{touched[0]}' is locked by the template this campaign came from; "
-                "only an administrator can change it."
+                _(
+                    "'%(field)s' is locked by the template this campaign came from; "
+                    "only an administrator can change it."
+                )
+                % {"field": touched[0]}
             )
     if validate:
         _check_spec(new_spec, catalog)
     changes = spec_diff(current.draft_spec, new_spec)
-    if name is not None and name != campaign.name and not any("name" in c for c in changes):
-        changes.insert(0, f"Renamed to “{current.name}”.")
+    name_in_diff = _spec_name(current.draft_spec) != _spec_name(new_spec)
+    if name is not None and name != campaign.name and not name_in_diff:
+        changes.insert(0, _("Renamed to “%(name)s”.") % {"name": current.name})
     if not changes and name is None and description is None:
         return current
     current.draft_spec = new_spec
@@ -225,6 +232,10 @@ def campaign_update(
     current.save()
     _fold_edit_audit(current, user, changes)
     return current
+
+
+def _spec_name(spec: object) -> object:
+    return spec.get("name") if isinstance(spec, Mapping) else None
 
 
 def _fold_edit_audit(campaign: Campaign, user: Any, changes: list[str]) -> None:
@@ -251,7 +262,7 @@ def campaign_submit_for_approval(
 ) -> Campaign:
     current = _locked(campaign.pk)
     if current.status == CampaignStatus.ARCHIVED:
-        raise TransitionNotAllowed("An archived campaign cannot be submitted.")
+        raise TransitionNotAllowed(_("An archived campaign cannot be submitted."))
     _check_spec(current.draft_spec, catalog)
     current.submitted_by = user
     if current.status == CampaignStatus.DRAFT:
@@ -268,16 +279,18 @@ def campaign_approve(
     """A second person approves the current revision of the draft (four-eyes rule)."""
     current = _locked(campaign.pk)
     if current.status == CampaignStatus.ARCHIVED:
-        raise TransitionNotAllowed("An archived campaign cannot be approved.")
+        raise TransitionNotAllowed(_("An archived campaign cannot be approved."))
     if current.submitted_by_id is None:
-        raise TransitionNotAllowed("Nobody has submitted this campaign for approval yet.")
+        raise TransitionNotAllowed(_("Nobody has submitted this campaign for approval yet."))
     if current.submitted_by_id == user.pk:
-        raise NotPermitted("A second person must approve: you submitted this campaign yourself.")
+        raise NotPermitted(_("A second person must approve: you submitted this campaign yourself."))
     last_editor = (
         current.audit_entries.filter(action=AuditAction.EDITED).values_list("user", flat=True)
     ).first()
     if last_editor == user.pk:
-        raise NotPermitted("A second person must approve: you made the last change to the draft.")
+        raise NotPermitted(
+            _("A second person must approve: you made the last change to the draft.")
+        )
     _check_spec(current.draft_spec, catalog)
     current.approved_by = user
     current.approved_revision = current.revision
@@ -298,12 +311,14 @@ def campaign_publish(
     """Freeze the draft into a new immutable version and make it live."""
     current = _locked(campaign.pk)
     if current.status == CampaignStatus.ARCHIVED:
-        raise TransitionNotAllowed("An archived campaign cannot be published.")
+        raise TransitionNotAllowed(_("An archived campaign cannot be published."))
     _check_spec(current.draft_spec, catalog)
     if current.requires_approval and current.approved_revision != current.revision:
         raise TransitionNotAllowed(
-            "This campaign needs a second person's approval of its latest changes before it "
-            "can be published: submit it for approval."
+            _(
+                "This campaign needs a second person's approval of its latest changes before it "
+                "can be published: submit it for approval."
+            )
         )
     live = current.live_version
     if live is not None and _same_json(live.spec, current.draft_spec):
@@ -338,7 +353,8 @@ def campaign_pause(*, campaign: Campaign, user: Any, comment: str = "") -> Campa
     current = _locked(campaign.pk)
     if current.status != CampaignStatus.PUBLISHED:
         raise TransitionNotAllowed(
-            f"Only a published campaign can be paused; this one is {current.get_status_display()}."
+            _("Only a published campaign can be paused; this one is %(status)s.")
+            % {"status": current.get_status_display()}
         )
     current.status = CampaignStatus.PAUSED
     current.save()
@@ -358,7 +374,8 @@ def campaign_resume(*, campaign: Campaign, user: Any, comment: str = "") -> Camp
     current = _locked(campaign.pk)
     if current.status != CampaignStatus.PAUSED or current.live_version is None:
         raise TransitionNotAllowed(
-            f"Only a paused campaign can be resumed; this one is {current.get_status_display()}."
+            _("Only a paused campaign can be resumed; this one is %(status)s.")
+            % {"status": current.get_status_display()}
         )
     current.status = CampaignStatus.PUBLISHED
     current.save()
@@ -389,9 +406,9 @@ def campaign_rollback(
     decisions made by the rolled-back version keep pointing at what made them)."""
     current = _locked(campaign.pk)
     if version.campaign_id != current.pk:
-        raise CampaignError("That version belongs to another campaign.")
+        raise CampaignError(_("That version belongs to another campaign."))
     if current.status == CampaignStatus.ARCHIVED:
-        raise TransitionNotAllowed("An archived campaign cannot be rolled back.")
+        raise TransitionNotAllowed(_("An archived campaign cannot be rolled back."))
     live = current.live_version
     restored = CampaignVersion.objects.create(
         campaign=current,
@@ -414,7 +431,7 @@ def campaign_rollback(
         AuditAction.ROLLED_BACK,
         version=restored.number,
         changes=changes,
-        comment=comment or f"Back to version {version.number}.",
+        comment=comment or _("Back to version %(n)s.") % {"n": version.number},
     )
     _notify_engine()
     return restored
@@ -433,15 +450,18 @@ def template_save_from_campaign(
     """An administrator turns a campaign into a template; ``locked_paths`` stay as they are in
     every campaign started from it."""
     if not user_has_role(user, Role.ADMIN) or not getattr(user, "is_authenticated", False):
-        raise NotPermitted("Only an administrator can save templates.")
+        raise NotPermitted(_("Only an administrator can save templates."))
     if not name.strip() or not slug.strip():
-        raise CampaignError("A template needs a name and a short identifier (slug).")
+        raise CampaignError(_("A template needs a name and a short identifier (slug)."))
     spec = campaign.draft_spec
     missing = [path for path in locked_paths if get_at(spec, path) is None]
     if missing:
-        raise CampaignError(f"'{missing[0]}' is not a field of this campaign; it cannot be locked.")
+        raise CampaignError(
+            _("'%(field)s' is not a field of this campaign; it cannot be locked.")
+            % {"field": missing[0]}
+        )
     if CampaignTemplate.objects.filter(slug=slug).exists():
-        raise CampaignError(f"A template named '{slug}' exists already.")
+        raise CampaignError(_("A template named '%(slug)s' exists already.") % {"slug": slug})
     template = CampaignTemplate.objects.create(
         slug=slug,
         name=name.strip(),
@@ -450,7 +470,12 @@ def template_save_from_campaign(
         locked_paths=list(locked_paths),
         created_by=user,
     )
-    _audit(campaign, user, AuditAction.SAVED_AS_TEMPLATE, comment=f"Template “{template.name}”")
+    _audit(
+        campaign,
+        user,
+        AuditAction.SAVED_AS_TEMPLATE,
+        comment=_("Template “%(name)s”") % {"name": template.name},
+    )
     return template
 
 
@@ -470,7 +495,7 @@ def audience_estimate_start(
 ) -> AudienceEstimate:
     """Queue an estimate of the current draft over the last ``days`` of archived events."""
     if not 1 <= days <= ESTIMATE_MAX_DAYS:
-        raise CampaignError(f"Estimate over 1 to {ESTIMATE_MAX_DAYS} days.")
+        raise CampaignError(_("Estimate over 1 to %(days)s days.") % {"days": ESTIMATE_MAX_DAYS})
     _check_spec(campaign.draft_spec, None)
     end = now or timezone.now()
     estimate = AudienceEstimate.objects.create(

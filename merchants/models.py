@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Merchant(models.Model):
@@ -55,28 +56,28 @@ class Store(models.Model):
 
 
 class DiscountKind(models.TextChoices):
-    PERCENT = "percent", "Percentage off"
-    AMOUNT = "amount", "Amount off (KRW)"
+    PERCENT = "percent", _("Percentage off")
+    AMOUNT = "amount", _("Amount off (KRW)")
 
 
 class AreaKind(models.TextChoices):
-    REGIONS = "regions", "Administrative regions"
-    RADIUS = "radius", "Radius around a store"
+    REGIONS = "regions", _("Administrative regions")
+    RADIUS = "radius", _("Radius around a store")
 
 
 class Gender(models.TextChoices):
-    ANY = "any", "Everyone"
-    FEMALE = "f", "Women"
-    MALE = "m", "Men"
+    ANY = "any", _("Everyone")
+    FEMALE = "f", _("Women")
+    MALE = "m", _("Men")
 
 
 class MerchantOfferStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    PENDING = "pending", "Waiting for the bank's approval"
-    CHANGES_REQUESTED = "changes_requested", "Changes requested"
-    REJECTED = "rejected", "Rejected"
-    LIVE = "live", "Live"
-    PAUSED = "paused", "Paused"
+    DRAFT = "draft", _("Draft")
+    PENDING = "pending", _("Waiting for the bank's approval")
+    CHANGES_REQUESTED = "changes_requested", _("Changes requested")
+    REJECTED = "rejected", _("Rejected")
+    LIVE = "live", _("Live")
+    PAUSED = "paused", _("Paused")
 
 
 class MerchantOffer(models.Model):
@@ -173,15 +174,15 @@ class MerchantOffer(models.Model):
 
 
 class MerchantOfferAction(models.TextChoices):
-    CREATED = "created", "Created"
-    EDITED = "edited", "Edited"
-    SUBMITTED = "submitted", "Submitted for approval"
-    APPROVED = "approved", "Approved"
-    REJECTED = "rejected", "Rejected"
-    CHANGES_REQUESTED = "changes_requested", "Changes requested"
-    PUBLISHED = "published", "Published (live)"
-    PAUSED = "paused", "Paused"
-    RESUMED = "resumed", "Resumed"
+    CREATED = "created", _("Created")
+    EDITED = "edited", _("Edited")
+    SUBMITTED = "submitted", _("Submitted for approval")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    CHANGES_REQUESTED = "changes_requested", _("Changes requested")
+    PUBLISHED = "published", _("Published (live)")
+    PAUSED = "paused", _("Paused")
+    RESUMED = "resumed", _("Resumed")
 
 
 class MerchantOfferEvent(models.Model):
@@ -207,5 +208,6 @@ class MerchantOfferEvent(models.Model):
     @property
     def actor(self) -> str:
         if self.user is None:
-            return "The bank (automatic)" if self.is_bank else "—"
-        return f"{self.user.get_username()} ({'bank' if self.is_bank else 'merchant'})"
+            return str(_("The bank (automatic)")) if self.is_bank else "—"
+        who = _("bank") if self.is_bank else _("merchant")
+        return f"{self.user.get_username()} ({who})"

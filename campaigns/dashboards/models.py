@@ -14,12 +14,13 @@ offers of the same hour without waiting for attribution windows to close.
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Grain(models.TextChoices):
-    MINUTE = "m", "Minute"
-    HOUR = "h", "Hour"
-    DAY = "d", "Day"
+    MINUTE = "m", _("Minute")
+    HOUR = "h", _("Hour")
+    DAY = "d", _("Day")
 
 
 class CampaignRollup(models.Model):

@@ -15,6 +15,7 @@ from html import escape
 
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from campaigns.spec.catalog import CHANNELS, Catalog
 from campaigns.spec.paths import get_at, is_under, join_path
@@ -22,20 +23,20 @@ from campaigns.spec.validation import SpecProblem
 from campaigns.spec.words import block_label, condition_words, duration_for_input
 
 OP_LABELS = {
-    "=": "is",
-    "!=": "is not",
-    "in": "is one of",
-    "not_in": "is none of",
-    "<": "is less than",
-    "<=": "is at most",
-    ">": "is more than",
-    ">=": "is at least",
-    "between": "is between",
-    "contains": "contains",
-    "exists": "is known",
-    "not_exists": "is unknown",
-    "within_next": "is within the next",
-    "within_last": "was within the last",
+    "=": gettext_noop("is"),
+    "!=": gettext_noop("is not"),
+    "in": gettext_noop("is one of"),
+    "not_in": gettext_noop("is none of"),
+    "<": gettext_noop("is less than"),
+    "<=": gettext_noop("is at most"),
+    ">": gettext_noop("is more than"),
+    ">=": gettext_noop("is at least"),
+    "between": gettext_noop("is between"),
+    "contains": gettext_noop("contains"),
+    "exists": gettext_noop("is known"),
+    "not_exists": gettext_noop("is unknown"),
+    "within_next": gettext_noop("is within the next"),
+    "within_last": gettext_noop("was within the last"),
 }
 OPS_BY_TYPE = {
     "number": ("=", "!=", "<", "<=", ">", ">=", "between", "in", "not_in", "exists", "not_exists"),
@@ -49,23 +50,23 @@ OPS_BY_TYPE = {
 }  # fmt: skip
 COUNT_OPS = (">=", ">", "=", "<=", "<", "between")
 CONDITION_KINDS = (
-    ("profile", "Profile attribute"),
-    ("attr", "Trigger event attribute"),
-    ("count", "Count of events in a window"),
-    ("sum", "Sum of an attribute in a window"),
-    ("sequence", "Sequence: A then B"),
-    ("segment", "Segment membership"),
-    ("score", "Model score"),
-    ("all", "Group: all of"),
-    ("any", "Group: any of"),
+    ("profile", gettext_noop("Profile attribute")),
+    ("attr", gettext_noop("Trigger event attribute")),
+    ("count", gettext_noop("Count of events in a window")),
+    ("sum", gettext_noop("Sum of an attribute in a window")),
+    ("sequence", gettext_noop("Sequence: A then B")),
+    ("segment", gettext_noop("Segment membership")),
+    ("score", gettext_noop("Model score")),
+    ("all", gettext_noop("Group: all of")),
+    ("any", gettext_noop("Group: any of")),
 )
 ACTION_KINDS = (
-    ("offer", "Send an offer"),
-    ("notify_staff", "Notify staff"),
-    ("set_profile", "Set a profile fact"),
-    ("emit", "Emit a derived event"),
+    ("offer", gettext_noop("Send an offer")),
+    ("notify_staff", gettext_noop("Notify staff")),
+    ("set_profile", gettext_noop("Set a profile fact")),
+    ("emit", gettext_noop("Emit a derived event")),
 )
-DURATION_HINT = "e.g. 7 minutes, 1 day, 30d"
+DURATION_HINT = gettext_noop("e.g. 7 minutes, 1 day, 30d")
 _SAFE = re.compile(r"[^A-Za-z0-9]+")
 
 
@@ -177,9 +178,9 @@ class Field:
         """The choices, plus the current value when it is not among them (a deleted event
         type still shows, and the error under it says why)."""
         choices = list(self.choices)
-        known = {value for value, _ in choices}
+        known = {value for value, _label in choices}
         if self.kind == "select" and self.shown and self.shown not in known:
-            choices.insert(0, (self.shown, f"{self.shown} (unknown)"))
+            choices.insert(0, (self.shown, _("%(value)s (unknown)") % {"value": self.shown}))
         return choices
 
 
@@ -193,7 +194,7 @@ class Card:
     errors: list[str] = field(default_factory=list)
     add_path: str = ""
     add_choices: Sequence[tuple[str, str]] = ()
-    add_label: str = "Add"
+    add_label: str = gettext_noop("Add")
     movable: bool = False
     removable: bool = False
     negatable: bool = False
@@ -249,7 +250,7 @@ class Builder:
         return any(is_under(path, locked) for locked in self.locked_paths)
 
     def event_choices(self) -> list[tuple[str, str]]:
-        return [("", "— pick an event —")] + [(n, n) for n in self.catalog.event_types]
+        return [("", _("— pick an event —"))] + [(n, n) for n in self.catalog.event_types]
 
     def profile_choices(self) -> list[tuple[str, str]]:
         return [(name, name) for name in self.catalog.profile_attributes]
@@ -271,7 +272,7 @@ class Builder:
     def duration(self, label: str, path: str, **kwargs: object) -> Field:
         return self.field(
             label, path, "duration", value=duration_for_input(get_at(self.spec, path)),
-            placeholder=DURATION_HINT, **kwargs,
+            placeholder=_(DURATION_HINT), **kwargs,
         )  # fmt: skip
 
     # --- predicates -----------------------------------------------------------------------------
@@ -286,7 +287,7 @@ class Builder:
             kind = self.catalog.profile_attributes.get(str(name), "")
             names = self.profile_choices()
             fields = [
-                self.field("Profile field", join_path(path, "profile"), "select",
+                self.field(_("Profile field"), join_path(path, "profile"), "select",
                            choices=names, rerender=True, width=3)
             ]  # fmt: skip
         else:
@@ -296,14 +297,14 @@ class Builder:
             names = self.attribute_choices(event)
             field_kind = "select" if names else "text"
             fields = [
-                self.field("Attribute", join_path(path, "attr"), field_kind, choices=names,
+                self.field(_("Attribute"), join_path(path, "attr"), field_kind, choices=names,
                            rerender=True, width=3)
             ]  # fmt: skip
         ops = OPS_BY_TYPE.get(kind, tuple(OP_LABELS))
         op = block.get("op")
         fields.append(
-            self.field("Operator", join_path(path, "op"), "select",
-                       choices=[(o, OP_LABELS[o]) for o in ops], rerender=True, width=3)
+            self.field(_("Operator"), join_path(path, "op"), "select",
+                       choices=[(o, _(OP_LABELS[o])) for o in ops], rerender=True, width=3)
         )  # fmt: skip
         fields.extend(self.value_fields(block, path, str(op), kind, values))
         return fields
@@ -320,40 +321,45 @@ class Builder:
         if op in ("exists", "not_exists"):
             return []
         if op in ("within_next", "within_last"):
-            return [self.duration("Period", value_path, width=4)]
+            return [self.duration(_("Period"), value_path, width=4)]
         is_date = kind in ("date", "datetime")
         scalar = "date" if is_date else ("number" if kind in ("number", "integer") else "text")
         if op == "between":
             return [
                 self.field(
-                    "From", join_path(value_path, 0), scalar, value=_item(block, 0), width=3
+                    _("From"), join_path(value_path, 0), scalar, value=_item(block, 0), width=3
                 ),
-                self.field("To", join_path(value_path, 1), scalar, value=_item(block, 1), width=3),
+                self.field(
+                    _("To"), join_path(value_path, 1), scalar, value=_item(block, 1), width=3
+                ),
             ]
         if op in ("in", "not_in"):
             if values:
                 return [
-                    self.field("Values", value_path, "multi", choices=[(v, v) for v in values],
+                    self.field(_("Values"), value_path, "multi", choices=[(v, v) for v in values],
                                width=6)
                 ]  # fmt: skip
             list_kind = "list_number" if scalar == "number" else "list"
-            return [self.field("Values", value_path, list_kind, placeholder="a, b, c", width=6)]
+            return [
+                self.field(_("Values"), value_path, list_kind, placeholder=_("a, b, c"), width=6)
+            ]
         if values and op in ("=", "!="):
             return [
-                self.field("Value", value_path, "select",
+                self.field(_("Value"), value_path, "select",
                            choices=[("", "—")] + [(v, v) for v in values], width=4)
             ]  # fmt: skip
         if kind == "boolean":
             return [
-                self.field("Value", value_path, "bool",
-                           choices=[("true", "yes"), ("false", "no")], width=3)
+                self.field(_("Value"), value_path, "bool",
+                           choices=[("true", _("yes")), ("false", _("no"))], width=3)
             ]  # fmt: skip
-        return [self.field("Value", value_path, scalar, width=4)]
+        return [self.field(_("Value"), value_path, scalar, width=4)]
 
     def filter_card(self, where: object, path: str, event: object, title: str) -> Card:
         """An event filter: one predicate, or an all-group of predicates."""
         card = Card(path=path, title=title, kind="filters", add_path=path,
-                    add_choices=(("filter", "+ filter"),), add_label="Filter")  # fmt: skip
+                    add_choices=(("filter", gettext_noop("+ filter")),),
+                    add_label=gettext_noop("Filter"))  # fmt: skip
         items: list[tuple[str, object]] = []
         if isinstance(where, Mapping) and isinstance(where.get("all"), list):
             items = [(f"{path}.all[{i}]", item) for i, item in enumerate(where["all"])]  # type: ignore[arg-type]
@@ -375,13 +381,17 @@ class Builder:
     # --- conditions ---------------------------------------------------------------------------
 
     def condition_card(self, block: object, path: str, index: int, nested: bool) -> Card:
-        title = block_label(path) if path.startswith("conditions") else f"Condition {index + 1}"
+        title = (
+            block_label(path)
+            if path.startswith("conditions")
+            else _("Condition %(n)s") % {"n": index + 1}
+        )
         card = Card(path=path, title=title, movable=True, removable=True, negatable=True)
         if isinstance(block, Mapping) and "not" in block and len(block) == 1:
             inner = self.condition_card(block.get("not"), join_path(path, "not"), index, nested)
             inner.control_path = path
             inner.negated = True
-            inner.title = f"{title}: NOT"
+            inner.title = _("%(title)s: NOT") % {"title": title}
             return inner
         if not isinstance(block, Mapping):
             card.kind = "json"
@@ -390,9 +400,11 @@ class Builder:
         if "all" in block or "any" in block:
             group = "all" if "all" in block else "any"
             card.kind = "group"
-            card.title = f"{title}: {'all' if group == 'all' else 'any'} of"
-            card.toggles = [("group_all", "all of (AND)", group == "all"),
-                            ("group_any", "any of (OR)", group == "any")]  # fmt: skip
+            card.title = (_("%(title)s: all of") if group == "all" else _("%(title)s: any of")) % {
+                "title": title
+            }
+            card.toggles = [("group_all", gettext_noop("all of (AND)"), group == "all"),
+                            ("group_any", gettext_noop("any of (OR)"), group == "any")]  # fmt: skip
             items = block.get(group)
             if isinstance(items, list):
                 for i, item in enumerate(items):
@@ -401,7 +413,7 @@ class Builder:
                     )
             card.add_path = f"{path}.{group}"
             card.add_choices = CONDITION_KINDS
-            card.add_label = "Add a condition to this group"
+            card.add_label = gettext_noop("Add a condition to this group")
             return card
         if "profile" in block:
             card.kind = "profile"
@@ -416,30 +428,37 @@ class Builder:
             inner = block.get(kind)
             event = inner.get("event") if isinstance(inner, Mapping) else None
             card.fields = [
-                self.field("Event", join_path(inner_path, "event"), "select",
+                self.field(_("Event"), join_path(inner_path, "event"), "select",
                            choices=self.event_choices(), rerender=True, width=4),
             ]  # fmt: skip
             if kind == "sum":
                 numbers = self.attribute_choices(event, numbers_only=True)
                 card.fields.append(
-                    self.field("Sum of", join_path(inner_path, "attr"),
+                    self.field(_("Sum of"), join_path(inner_path, "attr"),
                                "select" if numbers else "text", choices=numbers, width=3)
                 )  # fmt: skip
             card.fields += [
-                self.duration("Within", join_path(inner_path, "within"), width=3),
-                self.field("Same", join_path(inner_path, "same"), "list",
-                           placeholder="e.g. screen", width=2),
+                self.duration(_("Within"), join_path(inner_path, "within"), width=3),
+                self.field(_("Same"), join_path(inner_path, "same"), "list",
+                           placeholder=_("e.g. screen"), width=2),
             ]  # fmt: skip
             op = block.get("op")
             card.fields.append(
-                self.field("Count is" if kind == "count" else "Total is", join_path(path, "op"),
-                           "select", choices=[(o, OP_LABELS[o]) for o in COUNT_OPS],
-                           rerender=True, width=3)
-            )  # fmt: skip
+                self.field(
+                    _("Count is") if kind == "count" else _("Total is"),
+                    join_path(path, "op"),
+                    "select",
+                    choices=[(o, _(OP_LABELS[o])) for o in COUNT_OPS],
+                    rerender=True,
+                    width=3,
+                )
+            )
             card.fields += self.value_fields(block, path, str(op), "number")
             where = inner.get("where") if isinstance(inner, Mapping) else None
             card.children.append(
-                self.filter_card(where, join_path(inner_path, "where"), event, "Only events where")
+                self.filter_card(
+                    where, join_path(inner_path, "where"), event, _("Only events where")
+                )
             )
         elif "sequence" in block:
             card.kind = "sequence"
@@ -447,32 +466,48 @@ class Builder:
             if isinstance(steps, list):
                 for i in range(len(steps)):
                     step_path = f"{path}.sequence[{i}]"
-                    step_card = Card(path=step_path, title=f"Step {i + 1}", kind="step",
-                                     removable=len(steps) > 2, movable=True)  # fmt: skip
+                    step_card = Card(
+                        path=step_path,
+                        title=_("Step %(n)s") % {"n": i + 1},
+                        kind="step",
+                        removable=len(steps) > 2,
+                        movable=True,
+                    )
                     step_card.fields = [
-                        self.field("Event", join_path(step_path, "event"), "select",
+                        self.field(_("Event"), join_path(step_path, "event"), "select",
                                    choices=self.event_choices(), rerender=True, width=4)
                     ]  # fmt: skip
                     card.children.append(step_card)
             card.fields = [
-                self.duration("All within", join_path(path, "within"), width=4),
-                self.field("Same", join_path(path, "same"), "list", placeholder="e.g. cart_id",
-                           width=3),
-            ]  # fmt: skip
+                self.duration(_("All within"), join_path(path, "within"), width=4),
+                self.field(
+                    _("Same"),
+                    join_path(path, "same"),
+                    "list",
+                    placeholder=_("e.g. cart_id"),
+                    width=3,
+                ),
+            ]
             card.add_path = join_path(path, "sequence")
-            card.add_choices = (("step", "+ step"),)
-            card.add_label = "Step"
-            card.note = "The trigger event is the last step."
+            card.add_choices = (("step", gettext_noop("+ step")),)
+            card.add_label = gettext_noop("Step")
+            card.note = _("The trigger event is the last step.")
         elif "segment" in block:
             card.kind = "segment"
-            card.fields = [self.field("Segment", join_path(path, "segment"), "text", width=6)]
+            card.fields = [self.field(_("Segment"), join_path(path, "segment"), "text", width=6)]
         elif "score" in block:
             card.kind = "score"
             card.fields = [
-                self.field("Model", join_path(path, "score"), "text", width=4),
-                self.field("Operator", join_path(path, "op"), "select",
-                           choices=[(o, OP_LABELS[o]) for o in COUNT_OPS], rerender=True, width=3),
-            ]  # fmt: skip
+                self.field(_("Model"), join_path(path, "score"), "text", width=4),
+                self.field(
+                    _("Operator"),
+                    join_path(path, "op"),
+                    "select",
+                    choices=[(o, _(OP_LABELS[o])) for o in COUNT_OPS],
+                    rerender=True,
+                    width=3,
+                ),
+            ]
             card.fields += self.value_fields(block, path, str(block.get("op")), "number")
         else:
             card.kind = "json"
@@ -483,7 +518,9 @@ class Builder:
     # --- actions ------------------------------------------------------------------------------
 
     def action_card(self, action: object, path: str, index: int) -> Card:
-        card = Card(path=path, title=f"Action {index + 1}", movable=True, removable=True)
+        card = Card(
+            path=path, title=_("Action %(n)s") % {"n": index + 1}, movable=True, removable=True
+        )
         if not isinstance(action, Mapping):
             card.kind = "json"
             card.note = json.dumps(action)
@@ -493,19 +530,19 @@ class Builder:
             card.kind = "offer"
             offers = [(slug, name) for slug, name in self.catalog.offers.items()]
             card.fields = [
-                self.field("Offer", join_path(path, "offer"), "select",
-                           choices=[("", "— pick an offer —"), *offers], width=5),
-                self.field("Channel", join_path(path, "channel"), "select", choices=channels,
+                self.field(_("Offer"), join_path(path, "offer"), "select",
+                           choices=[("", _("— pick an offer —")), *offers], width=5),
+                self.field(_("Channel"), join_path(path, "channel"), "select", choices=channels,
                            width=3),
-                self.field("Else", join_path(path, "fallback"), "select",
-                           choices=[("", "no fallback"), *channels], width=3),
+                self.field(_("Else"), join_path(path, "fallback"), "select",
+                           choices=[("", _("no fallback")), *channels], width=3),
             ]  # fmt: skip
         elif "notify_staff" in action:
             card.kind = "notify_staff"
             base = join_path(path, "notify_staff")
             card.fields = [
-                self.field("Team", join_path(base, "team"), "text", width=4),
-                self.field("Message", join_path(base, "message"), "text", width=8),
+                self.field(_("Team"), join_path(base, "team"), "text", width=4),
+                self.field(_("Message"), join_path(base, "message"), "text", width=8),
             ]
         elif "set_profile" in action:
             card.kind = "set_profile"
@@ -514,13 +551,18 @@ class Builder:
             if isinstance(facts, Mapping):
                 for name in facts:
                     card.fields.append(
-                        self.field(f"Set {name} to", join_path(base, str(name)), "text", width=6)
+                        self.field(
+                            _("Set %(name)s to") % {"name": name},
+                            join_path(base, str(name)),
+                            "text",
+                            width=6,
+                        )
                     )
-            card.note = "Facts are seen by other rules at once (forward chaining)."
+            card.note = _("Facts are seen by other rules at once (forward chaining).")
         elif "emit" in action:
             card.kind = "emit"
             card.fields = [
-                self.field("Event", join_path(path, "emit.event"), "select",
+                self.field(_("Event"), join_path(path, "emit.event"), "select",
                            choices=self.event_choices(), width=5)
             ]  # fmt: skip
         else:
@@ -538,47 +580,51 @@ class Builder:
     def sections(self) -> list[Card]:
         spec = self.spec
         cards: list[Card] = []
-        campaign = Card(path="name", title="Campaign", kind="campaign")
+        campaign = Card(path="name", title=_("Campaign"), kind="campaign")
         campaign.fields = [
-            self.field("Name", "name", "text", width=6),
-            self.field("Starts", "schedule.start", "date", width=3),
-            self.field("Ends", "schedule.end", "date", width=3),
+            self.field(_("Name"), "name", "text", width=6),
+            self.field(_("Starts"), "schedule.start", "date", width=3),
+            self.field(_("Ends"), "schedule.end", "date", width=3),
         ]
         cards.append(campaign)
 
         trigger = spec.get("trigger")
-        trigger_card = Card(path="trigger", title="Trigger", kind="trigger")
+        trigger_card = Card(path="trigger", title=_("Trigger"), kind="trigger")
         is_date = isinstance(trigger, Mapping) and "date" in trigger
-        trigger_card.toggles = [("trigger_event", "an event", not is_date),
-                                ("trigger_date", "a date in the profile", is_date)]  # fmt: skip
+        trigger_card.toggles = [
+            ("trigger_event", gettext_noop("an event"), not is_date),
+            ("trigger_date", gettext_noop("a date in the profile"), is_date),
+        ]
         if is_date:
             dates = [(n, n) for n, t in self.catalog.profile_attributes.items()
                      if t in ("date", "datetime")]  # fmt: skip
             trigger_card.fields = [
-                self.field("Profile date", "trigger.date", "select", choices=dates, width=5),
-                self.field("Offset", "trigger.offset", "signed_duration",
+                self.field(_("Profile date"), "trigger.date", "select", choices=dates, width=5),
+                self.field(_("Offset"), "trigger.offset", "signed_duration",
                            value=duration_for_input(get_at(spec, "trigger.offset")),
-                           placeholder="-7 days = 7 days before", width=4),
+                           placeholder=_("-7 days = 7 days before"), width=4),
             ]  # fmt: skip
         else:
             trigger_card.fields = [
-                self.field("When a customer has the event", "trigger.event", "select",
+                self.field(_("When a customer has the event"), "trigger.event", "select",
                            choices=self.event_choices(), rerender=True, width=6)
             ]  # fmt: skip
             where = trigger.get("where") if isinstance(trigger, Mapping) else None
             trigger_card.children.append(
-                self.filter_card(where, "trigger.where", self.trigger_event, "where")
+                self.filter_card(where, "trigger.where", self.trigger_event, _("where"))
             )
         cards.append(trigger_card)
 
         conditions = spec.get("conditions")
         conditions_card = Card(
-            path="conditions", title="Conditions", kind="conditions",
-            add_choices=CONDITION_KINDS, add_label="Add a condition",
+            path="conditions", title=_("Conditions"), kind="conditions",
+            add_choices=CONDITION_KINDS, add_label=gettext_noop("Add a condition"),
         )  # fmt: skip
         group = "any" if isinstance(conditions, Mapping) and "any" in conditions else "all"
-        conditions_card.toggles = [("group_all", "all of (AND)", group == "all"),
-                                   ("group_any", "any of (OR)", group == "any")]  # fmt: skip
+        conditions_card.toggles = [
+            ("group_all", gettext_noop("all of (AND)"), group == "all"),
+            ("group_any", gettext_noop("any of (OR)"), group == "any"),
+        ]
         conditions_card.add_path = f"conditions.{group}"
         if isinstance(conditions, Mapping) and isinstance(conditions.get(group), list):
             for i, block in enumerate(conditions[group]):  # type: ignore[arg-type]  # checked
@@ -588,113 +634,128 @@ class Builder:
         elif conditions is not None:
             conditions_card.children.append(self.condition_card(conditions, "conditions", 0, False))
         if not conditions_card.children:
-            conditions_card.note = "No conditions: every trigger event qualifies."
+            conditions_card.note = _("No conditions: every trigger event qualifies.")
         cards.append(conditions_card)
 
-        wait = Card(path="unless", title="Wait / unless", kind="wait")
+        wait = Card(path="unless", title=_("Wait / unless"), kind="wait")
         has_unless = isinstance(spec.get("unless"), Mapping)
         has_delay = "delay" in spec
-        wait.toggles = [("unless", "unless another event arrives", has_unless),
-                        ("delay", "delay the action", has_delay)]  # fmt: skip
+        wait.toggles = [("unless", gettext_noop("unless another event arrives"), has_unless),
+                        ("delay", gettext_noop("delay the action"), has_delay)]  # fmt: skip
         if has_unless:
             unless = spec["unless"]
             wait.fields = [
-                self.field("Unless the customer has", "unless.event", "select",
-                           choices=self.event_choices(), rerender=True, width=5),
-                self.duration("within", "unless.within", width=4),
-                self.field("Same", "unless.same", "list", placeholder="e.g. cart_id", width=3),
-            ]  # fmt: skip
+                self.field(
+                    _("Unless the customer has"),
+                    "unless.event",
+                    "select",
+                    choices=self.event_choices(),
+                    rerender=True,
+                    width=5,
+                ),
+                self.duration(_("within"), "unless.within", width=4),
+                self.field(
+                    _("Same"), "unless.same", "list", placeholder=_("e.g. cart_id"), width=3
+                ),
+            ]
             wait.children.append(
                 self.filter_card(unless.get("where"), "unless.where",  # type: ignore[union-attr]
-                                 unless.get("event"), "where")  # type: ignore[union-attr]
+                                 unless.get("event"), _("where"))  # type: ignore[union-attr]
             )  # fmt: skip
         if has_delay:
-            wait.fields.append(self.duration("Act after", "delay", width=4))
+            wait.fields.append(self.duration(_("Act after"), "delay", width=4))
         if not wait.fields:
-            wait.note = "Acts at once when the conditions hold."
+            wait.note = _("Acts at once when the conditions hold.")
         cards.append(wait)
 
-        offer = Card(path="actions", title="Offer and actions", kind="offer")
+        offer = Card(path="actions", title=_("Offer and actions"), kind="offer")
         has_variants = "variants" in spec
-        offer.toggles = [("ab", "A/B test", has_variants)]
+        offer.toggles = [("ab", gettext_noop("A/B test"), has_variants)]
         if has_variants:
             offer.path = "variants"
             variants = spec.get("variants")
             if isinstance(variants, list):
                 for i, variant in enumerate(variants):
                     vpath = f"variants[{i}]"
-                    vcard = Card(path=vpath, title=f"Variant {i + 1}", kind="variant",
-                                 removable=len(variants) > 2,
-                                 add_path=f"{vpath}.actions", add_choices=ACTION_KINDS,
-                                 add_label="Add an action")  # fmt: skip
+                    vcard = Card(
+                        path=vpath,
+                        title=_("Variant %(n)s") % {"n": i + 1},
+                        kind="variant",
+                        removable=len(variants) > 2,
+                        add_path=f"{vpath}.actions",
+                        add_choices=ACTION_KINDS,
+                        add_label=gettext_noop("Add an action"),
+                    )
                     vcard.fields = [
-                        self.field("Name", f"{vpath}.name", "text", width=4),
-                        self.field("Share %", f"{vpath}.share", "percent",
+                        self.field(_("Name"), f"{vpath}.name", "text", width=4),
+                        self.field(_("Share %"), f"{vpath}.share", "percent",
                                    value=_percent(get_at(spec, f"{vpath}.share")), width=3),
                     ]  # fmt: skip
                     actions = variant.get("actions") if isinstance(variant, Mapping) else None
                     vcard.children = self.actions_list(actions, f"{vpath}.actions")
                     offer.children.append(vcard)
             offer.add_path = "variants"
-            offer.add_choices = (("variant", "+ variant"),)
-            offer.add_label = "Variant"
+            offer.add_choices = (("variant", gettext_noop("+ variant")),)
+            offer.add_label = gettext_noop("Variant")
         else:
             offer.children = self.actions_list(spec.get("actions"), "actions")
             offer.add_path = "actions"
             offer.add_choices = ACTION_KINDS
-            offer.add_label = "Add an action"
+            offer.add_label = gettext_noop("Add an action")
         offer.fields = [
-            self.field("Hold out %", "guards.holdout", "percent",
+            self.field(_("Hold out %"), "guards.holdout", "percent",
                        value=_percent(get_at(spec, "guards.holdout")), width=3)
         ]  # fmt: skip
         cards.append(offer)
 
-        limits = Card(path="guards", title="Limits", kind="limits")
+        limits = Card(path="guards", title=_("Limits"), kind="limits")
         guards = spec.get("guards") if isinstance(spec.get("guards"), Mapping) else {}
         limits.toggles = [
-            ("cap", "frequency cap", "cap" in guards),  # type: ignore[operator]
-            ("quiet_hours", "quiet hours", "quiet_hours" in guards),  # type: ignore[operator]
-            ("budget", "budget", "budget" in guards),  # type: ignore[operator]
+            ("cap", gettext_noop("frequency cap"), "cap" in guards),  # type: ignore[operator]
+            ("quiet_hours", gettext_noop("quiet hours"), "quiet_hours" in guards),  # type: ignore[operator]
+            ("budget", gettext_noop("budget"), "budget" in guards),  # type: ignore[operator]
         ]
         if "cap" in guards:  # type: ignore[operator]
             limits.fields += [
-                self.field("At most (times)", "guards.cap.max", "number", width=3),
-                self.field("per", "guards.cap.per", "duration",
+                self.field(_("At most (times)"), "guards.cap.max", "number", width=3),
+                self.field(_("per"), "guards.cap.per", "duration",
                            value=duration_for_input(get_at(spec, "guards.cap.per")),
-                           placeholder="30 days, or ever", width=3),
+                           placeholder=_("30 days, or ever"), width=3),
             ]  # fmt: skip
         if "quiet_hours" in guards:  # type: ignore[operator]
             limits.fields += [
-                self.field("Quiet from", "guards.quiet_hours.from", "clock", width=2),
-                self.field("to", "guards.quiet_hours.to", "clock", width=2),
-                self.field("then", "guards.quiet_hours.then", "select",
-                           choices=[("defer", "hold until it ends"), ("drop", "drop it")],
+                self.field(_("Quiet from"), "guards.quiet_hours.from", "clock", width=2),
+                self.field(_("to"), "guards.quiet_hours.to", "clock", width=2),
+                self.field(_("then"), "guards.quiet_hours.then", "select",
+                           choices=[("defer", _("hold until it ends")), ("drop", _("drop it"))],
                            width=3),
             ]  # fmt: skip
         if "budget" in guards:  # type: ignore[operator]
             limits.fields.append(
-                self.field("At most offers in all", "guards.budget.max_offers", "number", width=3)
+                self.field(
+                    _("At most offers in all"), "guards.budget.max_offers", "number", width=3
+                )
             )
         limits.fields.append(
-            self.field("Priority (0 to 1000)", "guards.priority", "number", width=3)
+            self.field(_("Priority (0 to 1000)"), "guards.priority", "number", width=3)
         )
         cards.append(limits)
 
-        goal = Card(path="goal", title="Goal", kind="goal")
+        goal = Card(path="goal", title=_("Goal"), kind="goal")
         has_goal = isinstance(spec.get("goal"), Mapping)
-        goal.toggles = [("goal", "track a conversion", has_goal)]
+        goal.toggles = [("goal", gettext_noop("track a conversion"), has_goal)]
         if has_goal:
             goal_event = get_at(spec, "goal.event")
             numbers = self.attribute_choices(goal_event, numbers_only=True)
             goal.fields = [
-                self.field("Conversion event", "goal.event", "select",
+                self.field(_("Conversion event"), "goal.event", "select",
                            choices=self.event_choices(), rerender=True, width=5),
-                self.duration("within", "goal.within", width=3),
-                self.field("Revenue from", "goal.revenue", "select",
+                self.duration(_("within"), "goal.within", width=3),
+                self.field(_("Revenue from"), "goal.revenue", "select",
                            choices=[("", "—"), *numbers], width=4),
             ]  # fmt: skip
             goal.children.append(
-                self.filter_card(get_at(spec, "goal.where"), "goal.where", goal_event, "where")
+                self.filter_card(get_at(spec, "goal.where"), "goal.where", goal_event, _("where"))
             )
         cards.append(goal)
         self._attach_problems(cards)

@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from campaigns import selectors, services
@@ -182,13 +183,14 @@ LIFECYCLE = {
     "resume": services.campaign_resume,
     "archive": services.campaign_archive,
 }
+# Lazy: the module is imported once, the message is shown in each request's language.
 DONE = {
-    "submit": _("Submitted for approval."),
-    "approve": _("Approved."),
-    "publish": _("Published."),
-    "pause": _("Paused."),
-    "resume": _("Resumed."),
-    "archive": _("Archived."),
+    "submit": gettext_lazy("Submitted for approval."),
+    "approve": gettext_lazy("Approved."),
+    "publish": gettext_lazy("Published."),
+    "pause": gettext_lazy("Paused."),
+    "resume": gettext_lazy("Resumed."),
+    "archive": gettext_lazy("Archived."),
 }
 
 

@@ -7,6 +7,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from html import escape
 
+from django.utils.translation import gettext as _
+
 from campaigns.spec import words
 from campaigns.spec.paths import is_under
 
@@ -34,27 +36,39 @@ class Node:
 
 
 def flow_nodes(spec: Mapping[str, object]) -> list[Node]:
-    nodes = [Node("trigger", "Trigger", (words.trigger_words(spec.get("trigger")),), "trigger")]
+    nodes = [Node("trigger", _("Trigger"), (words.trigger_words(spec.get("trigger")),), "trigger")]
     conditions = spec.get("conditions")
     if isinstance(conditions, Mapping) and "any" in conditions:
         nodes.append(
-            Node("condition", "Any of", (words.condition_words(conditions),), "conditions")
+            Node("condition", _("Any of"), (words.condition_words(conditions),), "conditions")
         )
     elif isinstance(conditions, Mapping) and isinstance(conditions.get("all"), list):
         for index, block in enumerate(conditions["all"]):  # type: ignore[arg-type]  # checked
             text = (words.condition_words(block),)
             nodes.append(
-                Node("condition", f"Condition {index + 1}", text, f"conditions.all[{index}]")
+                Node(
+                    "condition",
+                    _("Condition %(n)s") % {"n": index + 1},
+                    text,
+                    f"conditions.all[{index}]",
+                )
             )
     elif conditions:
         nodes.append(
-            Node("condition", "Condition", (words.condition_words(conditions),), "conditions")
+            Node("condition", _("Condition"), (words.condition_words(conditions),), "conditions")
         )
     if spec.get("unless"):
-        nodes.append(Node("wait", "Wait / unless", (words.unless_words(spec["unless"]),), "unless"))
+        nodes.append(
+            Node("wait", _("Wait / unless"), (words.unless_words(spec["unless"]),), "unless")
+        )
     if spec.get("delay"):
         nodes.append(
-            Node("wait", "Delay", (f"wait {words.duration_words(spec['delay'])}",), "delay")
+            Node(
+                "wait",
+                _("Delay"),
+                (_("wait %(period)s") % {"period": words.duration_words(spec["delay"])},),
+                "delay",
+            )
         )
     guards = spec.get("guards") if isinstance(spec.get("guards"), Mapping) else {}
     offer_lines = []
@@ -75,14 +89,16 @@ def flow_nodes(spec: Mapping[str, object]) -> list[Node]:
         offer_lines.append(words.actions_words(spec))
     holdout = guards.get("holdout") if isinstance(guards, Mapping) else None
     if isinstance(holdout, int | float) and holdout:
-        offer_lines.append(f"control group: {holdout * 100:g}% held out")
+        offer_lines.append(
+            _("control group: %(percent)s held out") % {"percent": f"{holdout * 100:g}%"}
+        )
     offer_path = "variants" if "variants" in spec else "actions"
-    nodes.append(Node("offer", "Offer", tuple(offer_lines), offer_path))
-    limits = [s for s in words.guard_sentences(guards) if "held out" not in s]
+    nodes.append(Node("offer", _("Offer"), tuple(offer_lines), offer_path))
+    limits = words.guard_sentences(guards, holdout=False)
     if limits:
-        nodes.append(Node("limits", "Limits", tuple(limits), "guards"))
+        nodes.append(Node("limits", _("Limits"), tuple(limits), "guards"))
     if spec.get("goal"):
-        nodes.append(Node("goal", "Goal", (words.goal_sentence(spec["goal"]),), "goal"))
+        nodes.append(Node("goal", _("Goal"), (words.goal_sentence(spec["goal"]),), "goal"))
     return nodes
 
 
@@ -127,7 +143,8 @@ def flow_svg(spec: object, *, error_paths: Collection[str] = ()) -> str:
     total = y - GAP + PAD
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH + 2 * PAD}" height="{total}" '
-        f'viewBox="0 0 {WIDTH + 2 * PAD} {total}" role="img" aria-label="Campaign flow" '
+        f'viewBox="0 0 {WIDTH + 2 * PAD} {total}" role="img" '
+        f'aria-label="{escape(_("Campaign flow"))}" '
         'data-testid="flow-diagram" font-family="system-ui, sans-serif">'
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
         'markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" '
