@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 #: Seoul's 25 districts (gu), the administrative regions card transactions carry.
 REGIONS: tuple[str, ...] = (
@@ -20,7 +22,15 @@ REGIONS: tuple[str, ...] = (
     "Yeongdeungpo-gu", "Yongsan-gu",
 )  # fmt: skip
 
-WEEKDAYS: tuple[str, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+WEEKDAYS: tuple[str, ...] = (
+    pgettext_lazy("weekday", "Mon"),
+    pgettext_lazy("weekday", "Tue"),
+    pgettext_lazy("weekday", "Wed"),
+    pgettext_lazy("weekday", "Thu"),
+    pgettext_lazy("weekday", "Fri"),
+    pgettext_lazy("weekday", "Sat"),
+    pgettext_lazy("weekday", "Sun"),
+)
 
 
 @dataclass(frozen=True)
@@ -45,23 +55,23 @@ TRIGGERS: dict[str, TriggerTemplate] = {
     for template in (
         TriggerTemplate(
             "card_transaction_in_region",
-            "Card transaction in the area",
-            "The customer pays by card anywhere in the area you choose.",
+            _("Card transaction in the area"),
+            _("The customer pays by card anywhere in the area you choose."),
             "card_transaction",
             "event",
         ),
         TriggerTemplate(
             "app_opened_near_store",
-            "App opened near the store",
-            "The customer opens the bank's app within the radius around your store.",
+            _("App opened near the store"),
+            _("The customer opens the bank's app within the radius around your store."),
             "app_open",
             "event",
             needs_radius=True,
         ),
         TriggerTemplate(
             "payday",
-            "Payday",
-            "The customer's salary arrives; the area is where the customer lives.",
+            _("Payday"),
+            _("The customer's salary arrives; the area is where the customer lives."),
             "salary_deposit",
             "profile",
         ),

@@ -169,8 +169,8 @@ class MerchantOffer(models.Model):
     @property
     def discount_text(self) -> str:
         if self.discount_kind == DiscountKind.PERCENT:
-            return f"{self.discount_value.normalize():f}% off"
-        return f"{int(self.discount_value):,} KRW off"
+            return _("%(value)s%% off") % {"value": f"{self.discount_value.normalize():f}"}
+        return _("%(value)s KRW off") % {"value": f"{int(self.discount_value):,}"}
 
 
 class MerchantOfferAction(models.TextChoices):

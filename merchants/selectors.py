@@ -18,6 +18,7 @@ from django.db.models import Count, QuerySet
 from django.db.models.functions import TruncDate
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from merchants.catalog import TRIGGERS, bounds
 from merchants.models import (
@@ -143,9 +144,13 @@ def merchant_offer_reach(*, merchant: Merchant, values: OfferInput) -> Reach:
         customers = customers.filter(traits__region__in=regions)
     count = customers.count()
     template = TRIGGERS.get(values.trigger)
-    basis = "customers whose profile matches the target and who live in the area"
     if template is not None and template.area == "event":
-        basis += " (the offer itself goes to whoever triggers it there)"
+        basis = _(
+            "customers whose profile matches the target and who live in the area "
+            "(the offer itself goes to whoever triggers it there)"
+        )
+    else:
+        basis = _("customers whose profile matches the target and who live in the area")
     return Reach(count=count if count >= minimum else None, min_group_size=minimum, basis=basis)
 
 
@@ -386,7 +391,7 @@ def _store_figures(merchant: Merchant, campaign_ids: list[int], minimum: int) ->
         figures.append(
             StoreFigures(
                 store_id=store_id,
-                name=names[store_id] if store_id is not None else "Store not known",
+                name=names[store_id] if store_id is not None else _("Store not known"),
                 redeemed=count if shown else None,
                 revenue=revenue.quantize(WON) if shown else None,
             )

@@ -30,6 +30,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from cdp_site.demo import role_groups_ensure
 from cdp_site.roles import Role, user_has_role
@@ -72,9 +74,11 @@ PAUSED_BY_PACING = "pacing"
 def merchant_create(*, name: str, business_category: str = "") -> Merchant:
     name = name.strip()
     if not name:
-        raise ValidationError({"name": "Give the merchant a name."})
+        raise ValidationError({"name": _("Give the merchant a name.")})
     if Merchant.objects.filter(name__iexact=name).exists():
-        raise ValidationError({"name": f"There is already a merchant called “{name}”."})
+        raise ValidationError(
+            {"name": _("There is already a merchant called “%(name)s”.") % {"name": name}}
+        )
     return Merchant.objects.create(name=name[:200], business_category=business_category.strip())
 
 
@@ -91,20 +95,30 @@ def store_create(
     errors: dict[str, str] = {}
     name = name.strip()
     if not name:
-        errors["name"] = "Give the store a name."
+        errors["name"] = _("Give the store a name.")
     elif merchant.stores.filter(name__iexact=name).exists():
-        errors["name"] = f"{merchant.name} already has a store called “{name}”."
+        errors["name"] = _("%(name)s already has a store called “%(name2)s”.") % {
+            "name": merchant.name,
+            "name2": name,
+        }
     if region not in REGIONS:
-        errors["region"] = f"'{region}' is not an administrative region the bank knows."
+        errors["region"] = _("'%(region)s' is not an administrative region the bank knows.") % {
+            "region": region
+        }
     coordinates: dict[str, Decimal] = {}
+    # The keys double as words in the messages (``_(key)``).
+    gettext_noop("latitude"), gettext_noop("longitude")
     for key, value, limit in (("latitude", latitude, 90), ("longitude", longitude, 180)):
         try:
             number = Decimal(str(value)).quantize(Decimal("0.000001"))
         except (InvalidOperation, ValueError):
-            errors[key] = f"The {key} is a number such as 37.4979."
+            errors[key] = _("The %(key)s is a number such as 37.4979.") % {"key": _(key)}
             continue
         if not -limit <= number <= limit:
-            errors[key] = f"The {key} must be between -{limit} and {limit}."
+            errors[key] = _("The %(key)s must be between -%(limit)s and %(limit)s.") % {
+                "key": _(key),
+                "limit": limit,
+            }
         coordinates[key] = number
     if errors:
         raise ValidationError(errors)
@@ -138,10 +152,12 @@ def merchant_user_invite(*, merchant: Merchant, username: str, email: str = "") 
     user_model = get_user_model()
     if not USERNAME.match(username):
         raise ValidationError(
-            {"username": "Use 3 to 150 letters, digits and @ . + - _ for the username."}
+            {"username": _("Use 3 to 150 letters, digits and @ . + - _ for the username.")}
         )
     if user_model.objects.filter(username__iexact=username).exists():
-        raise ValidationError({"username": f"The username “{username}” is taken."})
+        raise ValidationError(
+            {"username": _("The username “%(username)s” is taken.") % {"username": username}}
+        )
     user = user_model(username=username, email=email.strip())
     user.set_unusable_password()
     user.save()
@@ -224,115 +240,181 @@ def merchant_offer_problems(
 
     title = _one_line(values.title).strip()
     if not title:
-        refuse("title", "Title: give the offer a title customers will see.")
+        refuse("title", _("Title: give the offer a title customers will see."))
     elif len(title) > MAX_TITLE:
-        refuse("title", f"Title: at most {MAX_TITLE} characters.")
+        refuse("title", _("Title: at most %(max_title)s characters.") % {"max_title": MAX_TITLE})
     if len(values.description) > MAX_DESCRIPTION:
-        refuse("description", f"Description: at most {MAX_DESCRIPTION} characters.")
+        refuse(
+            "description",
+            _("Description: at most %(max_description)s characters.")
+            % {"max_description": MAX_DESCRIPTION},
+        )
     if values.image is not None:
         if len(values.image.content) > limits.image_max_bytes:
             refuse(
                 "image",
-                f"Image: the file is {len(values.image.content) // 1024:,} KB; "
-                f"the limit is {limits.image_max_bytes // 1024:,} KB.",
+                _("Image: the file is %(size)s KB; the limit is %(limit)s KB.")
+                % {
+                    "size": f"{len(values.image.content) // 1024:,}",
+                    "limit": f"{limits.image_max_bytes // 1024:,}",
+                },
             )
         elif image_content_type(values.image.content) is None:
-            refuse("image", "Image: upload a PNG, JPEG, GIF or WebP picture.")
+            refuse("image", _("Image: upload a PNG, JPEG, GIF or WebP picture."))
 
     value = values.discount_value
     if values.discount_kind not in DiscountKind.values:
-        refuse("discount_kind", "Discount: choose a percentage or an amount off.")
+        refuse("discount_kind", _("Discount: choose a percentage or an amount off."))
     elif value is None:
-        refuse("discount_value", "Discount: enter how much off.")
+        refuse("discount_value", _("Discount: enter how much off."))
     elif values.discount_kind == DiscountKind.PERCENT:
         if not limits.percent_min <= value <= limits.percent_max:
             refuse(
                 "discount_value",
-                f"Discount: the bank allows {limits.percent_min.normalize():f}% to "
-                f"{limits.percent_max.normalize():f}% off; you entered {value.normalize():f}%.",
+                _("Discount: the bank allows %(low)s%% to %(high)s%% off; you entered %(value)s%%.")
+                % {
+                    "low": f"{limits.percent_min.normalize():f}",
+                    "high": f"{limits.percent_max.normalize():f}",
+                    "value": f"{value.normalize():f}",
+                },
             )
     elif not limits.amount_min <= value <= limits.amount_max or value != value.to_integral():
         refuse(
             "discount_value",
-            f"Discount: the bank allows {limits.amount_min:,} to {limits.amount_max:,} KRW off "
-            f"in whole won; you entered {value.normalize():f}.",
+            _(
+                "Discount: the bank allows %(amount_min)s to %(amount_max)s KRW off in whole won; "
+                "you entered %(value)s."
+            )
+            % {
+                "amount_min": f"{limits.amount_min:,}",
+                "amount_max": f"{limits.amount_max:,}",
+                "value": f"{value.normalize():f}",
+            },
         )
 
     for name, age in (("age_min", values.age_min), ("age_max", values.age_max)):
         if age is not None and not 19 <= age <= 100:
-            refuse(name, "Age: customers from 19 to 100 years old (adults only).")
+            refuse(name, _("Age: customers from 19 to 100 years old (adults only)."))
     if (
         values.age_min is not None
         and values.age_max is not None
         and values.age_min > values.age_max
     ):
-        refuse("age_max", "Age: the upper end of the age band is below the lower end.")
+        refuse("age_max", _("Age: the upper end of the age band is below the lower end."))
     if values.gender not in Gender.values:
-        refuse("gender", "Gender: choose everyone, women or men.")
+        refuse("gender", _("Gender: choose everyone, women or men."))
     allowed_segments = exposed_segments()
     for segment in values.segments:
         if segment not in allowed_segments:
-            refuse("segments", f"Customer group: '{segment}' is not one the bank offers.")
+            refuse(
+                "segments",
+                _("Customer group: '%(segment)s' is not one the bank offers.")
+                % {"segment": segment},
+            )
 
     template = TRIGGERS.get(values.trigger)
     if template is None:
-        refuse("trigger", "Trigger: choose one of the bank's triggers.")
+        refuse("trigger", _("Trigger: choose one of the bank's triggers."))
     stores = {store.pk: store for store in merchant.stores.all()}
     own_regions = {store.region for store in stores.values()}
     if values.area_kind == AreaKind.REGIONS:
         if template is not None and template.needs_radius:
-            refuse("area_kind", f"Area: “{template.label}” works with a radius around a store.")
+            refuse(
+                "area_kind",
+                _("Area: “%(label)s” works with a radius around a store.")
+                % {"label": template.label},
+            )
         if not values.regions:
-            refuse("regions", "Region: choose at least one region.")
+            refuse("regions", _("Region: choose at least one region."))
         for region in values.regions:
             if region not in REGIONS:
-                refuse("regions", f"Region: '{region}' is not an administrative region.")
+                refuse(
+                    "regions",
+                    _("Region: '%(region)s' is not an administrative region.") % {"region": region},
+                )
             elif region not in own_regions:
                 refuse(
                     "regions",
-                    f"Region: {region} is outside your stores' regions "
-                    f"({', '.join(sorted(own_regions)) or 'none yet'}).",
+                    _("Region: %(region)s is outside your stores' regions (%(regions)s).")
+                    % {
+                        "region": region,
+                        "regions": ", ".join(sorted(own_regions)) or _("none yet"),
+                    },
                 )
     elif values.area_kind == AreaKind.RADIUS:
         if template is not None and template.area == "profile":
-            refuse("area_kind", f"Area: “{template.label}” works with regions, not a radius.")
+            refuse(
+                "area_kind",
+                _("Area: “%(label)s” works with regions, not a radius.")
+                % {"label": template.label},
+            )
         if values.store_id not in stores:
-            refuse("store", "Store: choose one of your stores for the radius.")
+            refuse("store", _("Store: choose one of your stores for the radius."))
         if values.radius_m is None or not 100 <= values.radius_m <= limits.max_radius_m:
-            refuse("radius_m", f"Radius: from 100 to {limits.max_radius_m:,} metres.")
+            refuse(
+                "radius_m",
+                _("Radius: from 100 to %(max_radius_m)s metres.")
+                % {"max_radius_m": f"{limits.max_radius_m:,}"},
+            )
     else:
-        refuse("area_kind", "Area: choose regions or a radius around a store.")
+        refuse("area_kind", _("Area: choose regions or a radius around a store."))
 
     start, end = values.start_date, values.end_date
     if start is None:
-        refuse("start_date", "Start date: enter the first day of the offer.")
+        refuse("start_date", _("Start date: enter the first day of the offer."))
     elif start < today:
-        refuse("start_date", f"Start date: {start:%Y-%m-%d} is in the past.")
+        refuse(
+            "start_date",
+            _("Start date: %(start)s is in the past.") % {"start": f"{start:%Y-%m-%d}"},
+        )
     if end is None:
-        refuse("end_date", "End date: enter the last day of the offer.")
+        refuse("end_date", _("End date: enter the last day of the offer."))
     elif start is not None and end < start:
-        refuse("end_date", "End date: the offer ends before it starts.")
+        refuse("end_date", _("End date: the offer ends before it starts."))
     elif start is not None and (end - start).days >= MAX_PERIOD_DAYS:
-        refuse("end_date", f"End date: an offer runs at most {MAX_PERIOD_DAYS} days.")
+        refuse(
+            "end_date",
+            _("End date: an offer runs at most %(max_period_days)s days.")
+            % {"max_period_days": MAX_PERIOD_DAYS},
+        )
     if any(not 0 <= day <= 6 for day in values.days_of_week):
-        refuse("days_of_week", "Days: choose days from Monday to Sunday.")
+        refuse("days_of_week", _("Days: choose days from Monday to Sunday."))
     if (values.hour_from is None) != (values.hour_to is None):
-        refuse("hour_to", "Hours: give both the opening and the closing time, or neither.")
+        refuse("hour_to", _("Hours: give both the opening and the closing time, or neither."))
     elif values.hour_from is not None and values.hour_from == values.hour_to:
-        refuse("hour_to", "Hours: the closing time equals the opening time.")
+        refuse("hour_to", _("Hours: the closing time equals the opening time."))
 
     if values.max_coupons is None or values.max_coupons < 1:
-        refuse("max_coupons", "Budget: the maximum of coupons must be at least 1.")
+        refuse("max_coupons", _("Budget: the maximum of coupons must be at least 1."))
     elif values.max_coupons > limits.max_coupons:
-        refuse("max_coupons", f"Budget: at most {limits.max_coupons:,} coupons per offer.")
-    for name, label in (("max_redemptions", "redemptions"), ("daily_cap", "coupons a day")):
+        refuse(
+            "max_coupons",
+            _("Budget: at most %(max_coupons)s coupons per offer.")
+            % {"max_coupons": f"{limits.max_coupons:,}"},
+        )
+    for name, label in (
+        ("max_redemptions", _("redemptions")),
+        ("daily_cap", _("coupons a day")),
+    ):
         number = getattr(values, name)
         if number is not None and number < 1:
-            refuse(name, f"Budget: the maximum of {label} must be at least 1 (or left empty).")
+            refuse(
+                name,
+                _("Budget: the maximum of %(label)s must be at least 1 (or left empty).")
+                % {"label": label},
+            )
         elif number is not None and values.max_coupons and number > values.max_coupons:
-            refuse(name, f"Budget: the maximum of {label} is above the maximum of coupons.")
+            refuse(
+                name,
+                _("Budget: the maximum of %(label)s is above the maximum of coupons.")
+                % {"label": label},
+            )
     if not 1 <= values.valid_days <= MAX_VALID_DAYS:
-        refuse("valid_days", f"Validity: a coupon is valid for 1 to {MAX_VALID_DAYS} days.")
+        refuse(
+            "valid_days",
+            _("Validity: a coupon is valid for 1 to %(max_valid_days)s days.")
+            % {"max_valid_days": MAX_VALID_DAYS},
+        )
     return errors
 
 
@@ -408,8 +490,11 @@ def merchant_offer_update(*, offer: MerchantOffer, user: Any, values: OfferInput
     current = _locked(offer)
     if not current.is_editable:
         raise TransitionRefused(
-            f"This offer is {current.get_status_display().lower()}; only drafts and offers the "
-            "bank sent back for changes can be edited."
+            _(
+                "This offer is %(status)s; only drafts and offers the bank sent back for changes "
+                "can be edited."
+            )
+            % {"status": current.get_status_display().lower()}
         )
     _check(current.merchant, values)
     _apply(current, values)
@@ -450,7 +535,8 @@ def merchant_offer_submit(*, offer: MerchantOffer, user: Any, comment: str = "")
     current = _locked(offer)
     if not current.is_editable:
         raise TransitionRefused(
-            f"This offer is {current.get_status_display().lower()}; it cannot be submitted."
+            _("This offer is %(status)s; it cannot be submitted.")
+            % {"status": current.get_status_display().lower()}
         )
     _check(current.merchant, merchant_offer_input(current))
     current.status = MerchantOfferStatus.PENDING
@@ -463,14 +549,14 @@ def merchant_offer_submit(*, offer: MerchantOffer, user: Any, comment: str = "")
 
 def _require_bank_marketer(user: Any) -> None:
     if hasattr(user, "merchant_membership") or not user_has_role(user, Role.MARKETER):
-        raise PermissionDenied("Only the bank's marketers decide on merchant offers.")
+        raise PermissionDenied(_("Only the bank's marketers decide on merchant offers."))
 
 
 def _require_pending(offer: MerchantOffer, step: str) -> None:
     if offer.status != MerchantOfferStatus.PENDING:
         raise TransitionRefused(
-            f"Only an offer waiting for approval can be {step}; this one is "
-            f"{offer.get_status_display().lower()}."
+            _("Only an offer waiting for approval can be %(step)s; this one is %(offer)s.")
+            % {"step": step, "offer": offer.get_status_display().lower()}
         )
 
 
@@ -514,13 +600,15 @@ def merchant_offer_approve(*, offer: MerchantOffer, user: Any, comment: str = ""
 
     _require_bank_marketer(user)
     current = _locked(offer)
-    _require_pending(current, "approved")
+    _require_pending(current, _("approved"))
     problems = merchant_offer_problems(
         merchant=current.merchant, values=merchant_offer_input(current)
     )
     problems.pop("start_date", None)  # a start that passed while waiting means it starts now
     if current.end_date < timezone.localdate():
-        problems["end_date"] = f"End date: the offer ended on {current.end_date:%Y-%m-%d}."
+        problems["end_date"] = _("End date: the offer ended on %(end_date)s.") % {
+            "end_date": f"{current.end_date:%Y-%m-%d}"
+        }
     if problems:
         raise TransitionRefused(" ".join(problems.values()))
     try:
@@ -532,7 +620,9 @@ def merchant_offer_approve(*, offer: MerchantOffer, user: Any, comment: str = ""
             text = " ".join(failure.messages)
         else:
             text = failure.message
-        raise TransitionRefused(f"The offer could not go live: {text}") from failure
+        raise TransitionRefused(
+            _("The offer could not go live: %(text)s") % {"text": text}
+        ) from failure
 
 
 def _go_live(current: MerchantOffer, user: Any, comment: str) -> MerchantOffer:
@@ -574,16 +664,18 @@ def _go_live(current: MerchantOffer, user: Any, comment: str) -> MerchantOffer:
 def _comment_required(comment: str, what: str) -> str:
     comment = _clean_text(comment)
     if not comment:
-        raise ValidationError({"comment": f"Comment: tell the merchant why you {what}."})
+        raise ValidationError(
+            {"comment": _("Comment: tell the merchant why you %(what)s.") % {"what": what}}
+        )
     return comment[:2000]
 
 
 @transaction.atomic
 def merchant_offer_reject(*, offer: MerchantOffer, user: Any, comment: str) -> MerchantOffer:
     _require_bank_marketer(user)
-    comment = _comment_required(comment, "reject the offer")
+    comment = _comment_required(comment, _("reject the offer"))
     current = _locked(offer)
-    _require_pending(current, "rejected")
+    _require_pending(current, _("rejected"))
     current.status = MerchantOfferStatus.REJECTED
     current.decided_by = user
     current.save()
@@ -596,9 +688,9 @@ def merchant_offer_request_changes(
     *, offer: MerchantOffer, user: Any, comment: str
 ) -> MerchantOffer:
     _require_bank_marketer(user)
-    comment = _comment_required(comment, "send the offer back")
+    comment = _comment_required(comment, _("send the offer back"))
     current = _locked(offer)
-    _require_pending(current, "sent back for changes")
+    _require_pending(current, _("sent back for changes"))
     current.status = MerchantOfferStatus.CHANGES_REQUESTED
     current.decided_by = user
     current.save()
@@ -617,7 +709,8 @@ def merchant_offer_pause(
     current = _locked(offer)
     if current.status != MerchantOfferStatus.LIVE:
         raise TransitionRefused(
-            f"Only a live offer can be paused; this one is {current.get_status_display().lower()}."
+            _("Only a live offer can be paused; this one is %(status)s.")
+            % {"status": current.get_status_display().lower()}
         )
     if current.campaign is not None and current.campaign.status == CampaignStatus.PUBLISHED:
         campaign_services.campaign_pause(campaign=current.campaign, user=user, comment=comment)
@@ -638,11 +731,13 @@ def merchant_offer_resume(*, offer: MerchantOffer, user: Any, comment: str = "")
     current = _locked(offer)
     if current.status != MerchantOfferStatus.PAUSED:
         raise TransitionRefused(
-            f"Only a paused offer can be resumed; this one is "
-            f"{current.get_status_display().lower()}."
+            _("Only a paused offer can be resumed; this one is %(status)s.")
+            % {"status": current.get_status_display().lower()}
         )
     if current.end_date < timezone.localdate():
-        raise TransitionRefused(f"The offer ended on {current.end_date:%Y-%m-%d}.")
+        raise TransitionRefused(
+            _("The offer ended on %(end_date)s.") % {"end_date": f"{current.end_date:%Y-%m-%d}"}
+        )
     if current.campaign is not None and current.campaign.status == CampaignStatus.PAUSED:
         campaign_services.campaign_resume(campaign=current.campaign, user=user, comment=comment)
     current.status = MerchantOfferStatus.LIVE
@@ -689,11 +784,15 @@ def merchant_coupons_redeem(*, merchant_ids: Sequence[int] | None = None) -> int
 def _pacing_hold(offer: MerchantOffer, *, issued_today: int, redeemed: int, today: dt.date) -> str:
     """Why the offer must not issue right now, in words; empty when it may."""
     if offer.max_redemptions is not None and redeemed >= offer.max_redemptions:
-        return f"The maximum of {offer.max_redemptions:,} redemptions was reached."
+        return _("The maximum of %(max_redemptions)s redemptions was reached.") % {
+            "max_redemptions": f"{offer.max_redemptions:,}"
+        }
     if offer.days_of_week and today.weekday() not in offer.days_of_week:
-        return "Today is not one of the offer's days."
+        return _("Today is not one of the offer's days.")
     if offer.daily_cap is not None and issued_today >= offer.daily_cap:
-        return f"Today's cap of {offer.daily_cap:,} coupons was reached."
+        return _("Today's cap of %(daily_cap)s coupons was reached.") % {
+            "daily_cap": f"{offer.daily_cap:,}"
+        }
     return ""
 
 
@@ -748,7 +847,7 @@ def merchant_offer_pacing_apply(*, now: dt.datetime | None = None) -> dict[str, 
             merchant_offer_pause(offer=offer, user=None, comment=reason, reason=PAUSED_BY_PACING)
             held += 1
         elif not reason and offer.status == MerchantOfferStatus.PAUSED and offer.end_date >= today:
-            merchant_offer_resume(offer=offer, user=None, comment="The offer may run again.")
+            merchant_offer_resume(offer=offer, user=None, comment=_("The offer may run again."))
             resumed += 1
     return {"held": held, "resumed": resumed}
 

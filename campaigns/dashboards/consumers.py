@@ -20,8 +20,10 @@ from urllib.parse import parse_qs
 import orjson
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.utils import translation
 
 from campaigns.dashboards import selectors
+from cdp_site.i18n import scope_language
 from cdp_site.roles import Role, user_has_role
 from realtime import streams
 from realtime.live import keys as live_keys
@@ -60,6 +62,8 @@ class CampaignDashboardConsumer(AsyncWebsocketConsumer):
         if self.campaign is None or not self.range_key:
             await self.close(code=4404)
             return
+        # The figures carry sentences (the lift verdict) and labels: in the page's language.
+        self.language = scope_language(self.scope)
         self.groups_joined = (campaign_group(self.campaign_id), COUNTERS_GROUP)
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
@@ -124,11 +128,13 @@ class CampaignDashboardConsumer(AsyncWebsocketConsumer):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.dirty.wait(), timeout=POLL_S)
 
+    def _figures(self, range_: selectors.DashboardRange) -> dict[str, object]:
+        with translation.override(self.language):
+            return selectors.campaign_figures(campaign=self.campaign, range_=range_)
+
     async def _push(self) -> None:
         range_ = selectors.range_parse(self.range_key)
-        figures = await database_sync_to_async(selectors.campaign_figures)(
-            campaign=self.campaign, range_=range_
-        )
+        figures = await database_sync_to_async(self._figures)(range_)
         comparable = orjson.dumps({k: v for k, v in figures.items() if k != "generated_at"})
         if comparable == self.last_payload:
             return

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext
 
 from campaigns.models import Coupon, CouponPool, Offer
 from campaigns.offers.rendering import TemplateError, payload_validate, template_validate
@@ -58,7 +59,7 @@ def offer_templates_validate(values: Mapping[str, object]) -> None:
     payload = values.get("webhook_payload")
     if payload not in (None, ""):
         if not isinstance(payload, dict):
-            errors["webhook_payload"] = "The webhook payload must be a JSON object."
+            errors["webhook_payload"] = gettext("The webhook payload must be a JSON object.")
         else:
             try:
                 payload_validate(payload)
@@ -145,20 +146,32 @@ def pool_generate(
 ) -> PoolChange:
     """Adds ``count`` new random codes following ``pattern`` (# digit, ? letter, * either)."""
     if not pattern or len(pattern) > 60:
-        raise ValidationError({"pattern": "Give a pattern of 1 to 60 characters, e.g. SAVE-####."})
+        raise ValidationError(
+            {"pattern": gettext("Give a pattern of 1 to 60 characters, e.g. SAVE-####.")}
+        )
     if not any(character in PATTERN_ALPHABET for character in pattern):
-        raise ValidationError({"pattern": "The pattern needs at least one #, ? or * to vary."})
+        raise ValidationError(
+            {"pattern": gettext("The pattern needs at least one #, ? or * to vary.")}
+        )
     literal = pattern.translate({ord(character): "A" for character in PATTERN_ALPHABET})
     if not CODE_PATTERN.match(literal):
         raise ValidationError(
-            {"pattern": "Use letters, digits, - and _ only, and at least 3 characters."}
+            {"pattern": gettext("Use letters, digits, - and _ only, and at least 3 characters.")}
         )
     if not 1 <= count <= MAX_POOL_BATCH:
-        raise ValidationError({"count": f"Generate between 1 and {MAX_POOL_BATCH:,} codes."})
+        raise ValidationError(
+            {
+                "count": gettext("Generate between 1 and %(max_pool_batch)s codes.")
+                % {"max_pool_batch": f"{MAX_POOL_BATCH:,}"}
+            }
+        )
     # Random codes collide; keep the space at least 100x the codes so guessing one is hopeless.
     if pattern_capacity(pattern) < count * 100:
         raise ValidationError(
-            {"pattern": f"This pattern has too few combinations for {count:,} codes."}
+            {
+                "pattern": gettext("This pattern has too few combinations for %(count)s codes.")
+                % {"count": f"{count:,}"}
+            }
         )
     pool = pool_ensure(offer=offer)
     pool.pattern = pattern
@@ -196,12 +209,22 @@ def pool_upload(
     if invalid:
         shown = ", ".join(repr(code[:40]) for code in invalid[:5])
         raise ValidationError(
-            {"codes": f"{len(invalid)} codes are not valid (letters, digits, - and _): {shown}"}
+            {
+                "codes": gettext(
+                    "%(invalid)s codes are not valid (letters, digits, - and _): %(shown)s"
+                )
+                % {"invalid": len(invalid), "shown": shown}
+            }
         )
     if not cleaned:
-        raise ValidationError({"codes": "The upload has no codes."})
+        raise ValidationError({"codes": gettext("The upload has no codes.")})
     if len(cleaned) > MAX_POOL_BATCH:
-        raise ValidationError({"codes": f"Upload at most {MAX_POOL_BATCH:,} codes at a time."})
+        raise ValidationError(
+            {
+                "codes": gettext("Upload at most %(max_pool_batch)s codes at a time.")
+                % {"max_pool_batch": f"{MAX_POOL_BATCH:,}"}
+            }
+        )
     pool = pool_ensure(offer=offer)
     _pool_settings_apply(pool, expires_at=expires_at, low_water_mark=low_water_mark)
     unique = list(dict.fromkeys(cleaned))

@@ -302,10 +302,10 @@ CDP_MERCHANT_MIN_GROUP_SIZE = int(os.environ.get("CDP_MERCHANT_MIN_GROUP_SIZE", 
 CDP_MERCHANT_HOLDOUT = float(os.environ.get("CDP_MERCHANT_HOLDOUT", "0"))
 # Customer groups the bank exposes to merchants: value of the `segment_tier` profile trait → label.
 CDP_MERCHANT_SEGMENTS = {
-    "young_professional": "Young professionals",
-    "family": "Families",
-    "premium": "Premium card holders",
-    "student": "Students",
+    "young_professional": _("Young professionals"),
+    "family": _("Families"),
+    "premium": _("Premium card holders"),
+    "student": _("Students"),
 }
 
 # --- campaign dashboards (campaigns.dashboards) -----------------------------------------------

@@ -7,6 +7,16 @@
   const initial = document.getElementById("dashboard-figures");
   if (!root || !initial) return;
 
+  // Words in the page's language: the template fills them in (templates/campaigns/dashboards).
+  const words = Object.assign(
+    {
+      live: "live", reconnecting: "reconnecting", yes: "yes", no: "no", tooLittle: "too little data",
+      offer: "offer", control: "control", relative: "relative",
+    },
+    (document.getElementById("dashboard-words") || { dataset: {} }).dataset
+  );
+  const seriesLabel = (name) => words["series" + name.charAt(0).toUpperCase() + name.slice(1)] || name;
+
   const number = new Intl.NumberFormat(document.documentElement.lang || undefined);
   const pct = (value) => (value === null || value === undefined ? "—" : (value * 100).toFixed(1) + "%");
   const pts = (value) =>
@@ -48,7 +58,7 @@
         data: {
           labels: labels,
           datasets: names.map((name) => ({
-            label: name,
+            label: seriesLabel(name),
             data: series[name].slice(),
             borderColor: colours[name],
             backgroundColor: colours[name],
@@ -86,10 +96,10 @@
     text(document.getElementById("lift-statement"), figures.lift.statement);
     text(
       document.getElementById("lift-detail"),
-      "offer " + pct(figures.lift.rate_offer) + " (" + figures.lift.offer_conversions + "/" + figures.lift.offer_total +
-        ") · control " + pct(figures.lift.rate_control) + " (" + figures.lift.control_conversions + "/" +
+      words.offer + " " + pct(figures.lift.rate_offer) + " (" + figures.lift.offer_conversions + "/" + figures.lift.offer_total +
+        ") · " + words.control + " " + pct(figures.lift.rate_control) + " (" + figures.lift.control_conversions + "/" +
         figures.lift.control_total + ") · Wald " + interval(figures.lift.interval_wald) +
-        " · relative " + pct(figures.lift.relative) + " · p = " +
+        " · " + words.relative + " " + pct(figures.lift.relative) + " · p = " +
         (figures.lift.p_value === null ? "—" : figures.lift.p_value.toPrecision(2))
     );
 
@@ -113,7 +123,7 @@
             cell(pct(row.conversion_rate_control), "text-end"),
             cell(pts(row.lift.absolute), "text-end"),
             cell(interval(row.lift.interval)),
-            cell(row.lift.is_significant ? "yes" : row.lift.verdict === "insufficient_data" ? "too little data" : "no"),
+            cell(row.lift.is_significant ? words.yes : row.lift.verdict === "insufficient_data" ? words.tooLittle : words.no),
             cell(row.money.roi === null ? "—" : pct(row.money.roi), "text-end")
           );
           return tr;
@@ -140,7 +150,7 @@
     const scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
     const socket = new WebSocket(scheme + window.location.host + root.dataset.websocket);
     socket.onopen = () => {
-      text(status, "live");
+      text(status, words.live);
       if (status) status.className = "badge text-bg-success";
     };
     socket.onmessage = (message) => {
@@ -151,7 +161,7 @@
       }
     };
     socket.onclose = () => {
-      text(status, "reconnecting");
+      text(status, words.reconnecting);
       if (status) status.className = "badge text-bg-warning";
       window.setTimeout(connect, 2000);
     };
