@@ -3,6 +3,7 @@ docstring for the design; this module is the loop that joins the pieces."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import logging
@@ -66,6 +67,15 @@ class BatchWork:
     offset: str = ""
     dead: list[tuple[str, bytes, str, int]] = field(default_factory=list)
     state_customers: set[str] = field(default_factory=set)
+
+
+@dataclass
+class ReadRequest:
+    """A fenced read of the partitions owned when it was issued (see ``_read_and_evaluate``)."""
+
+    runs: dict[int, PartitionRun]
+    keys: list[str] = field(default_factory=list)
+    args: list[object] = field(default_factory=list)
 
 
 @dataclass
@@ -144,6 +154,9 @@ class Worker:
         self._committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine-commit")
         self._in_flight: tuple[PreparedCommit, Future[list[object]]] | None = None
         self._in_flight_facts: dict[str, dict[str, object]] = {}
+        # The reader thread: the next turn's fenced read runs in Redis during evaluation.
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine-read")
+        self._prefetched: tuple[ReadRequest, Future[list]] | None = None
         self.plan: Plan | None = None
         self.plan_version = -1
         self.plan_errors: list[str] = []
@@ -187,7 +200,11 @@ class Worker:
             self._commit_wait()  # the last turn's checkpoint before the leases go
         except Exception:
             logger.exception("the last turn could not be committed; the next owner redoes it")
+        with contextlib.suppress(Exception):  # the committer thread's own connection
+            self._committer.submit(_connection_close).result(timeout=10)
         self._committer.shutdown(wait=True)
+        self._prefetch_abandon()
+        self._reader.shutdown(wait=True)
         try:
             self.budget.release()
             self.leases.release()
@@ -203,6 +220,7 @@ class Worker:
         """Forget in-memory state (it may be ahead of the checkpoint); partitions are restored
         from their checkpoints when their leases are (re)acquired."""
         self._commit_abandon()
+        self._prefetch_abandon()
         self.runs.clear()
         self.leases.held.clear()
         self.budget.reserved = {}  # lost with the connection (a budget is never exceeded)
@@ -220,7 +238,7 @@ class Worker:
             # the version comes with every read; the poll covers a worker owning nothing
             self._reload()
             self._next_reload_poll = now + reload.POLL_S
-        works = self._read_and_evaluate()
+        works = self._read_and_evaluate(prefetch=True)
         now = time.time()
         for partition, run in self.runs.items():
             due = run.engine.next_due()
@@ -249,30 +267,46 @@ class Worker:
             # 360 objects per 100k events), and plain reference counting frees the rest.
             gc.freeze()
 
-    def _read_and_evaluate(self) -> dict[int, BatchWork]:
+    def _read_request(self) -> ReadRequest | None:
+        """KEYS and ARGV of the fenced read (``scripts.READ``) of every owned partition."""
         if not self.runs:
-            return {}
-        partitions = sorted(self.runs)
-        keys_: list[str] = []
+            return None
+        request = ReadRequest(runs=dict(sorted(self.runs.items())))
         # A turn stays short (well under the lease TTL) however many partitions we own; it
         # takes what is there up to this many entries per partition (adaptive batches: a few
         # events per turn at moderate load, big batches when a backlog builds up).
-        per_partition = max(50, self.batch // len(partitions))
-        args: list[object] = [keys.GROUP, per_partition]
-        for partition in partitions:
-            run = self.runs[partition]
-            keys_ += [keys.lease(partition), streams.event_stream_key(partition)]
-            args += [run.lease.token, keys.consumer(partition), run.read_id]
-        replies = self._read(keys=[*keys_, keys.campaigns_version()], args=args)
+        per_partition = max(50, self.batch // len(request.runs))
+        request.args = [keys.GROUP, per_partition]
+        for partition, run in request.runs.items():
+            request.keys += [keys.lease(partition), streams.event_stream_key(partition)]
+            request.args += [run.lease.token, keys.consumer(partition), run.read_id]
+        request.keys.append(keys.campaigns_version())
+        return request
+
+    def _read_and_evaluate(self, *, prefetch: bool = False) -> dict[int, BatchWork]:
+        """Reads a batch of every owned partition and evaluates it. ``prefetch`` (the loop):
+        when the read found entries, the next read goes out at once, in the reader thread,
+        and runs in Redis while this thread evaluates (a read that was issued for a partition
+        since dropped or taken again is ignored: its entries stay pending for the owner)."""
+        if self._prefetched is not None:
+            request, future = self._prefetched
+            self._prefetched = None
+            replies = future.result()
+        else:
+            request = self._read_request()
+            if request is None:
+                return {}
+            replies = self._read(keys=request.keys, args=request.args)
         self._campaigns_version = int(replies.pop())
-        works: dict[int, BatchWork] = {}
-        decoded: list[tuple[int, PartitionRun, BatchWork, list[Event], list]] = []
-        for partition, reply in zip(partitions, replies, strict=True):
+        chosen: list[tuple[int, PartitionRun, list, bool]] = []
+        for (partition, issued_for), reply in zip(request.runs.items(), replies, strict=True):
+            run = self.runs.get(partition)
+            if run is not issued_for:
+                continue  # dropped (or restarted from its checkpoint) since the read went out
             if reply == 0:
                 logger.warning("lease of partition %d lost; dropping it", partition)
                 self._partition_drop(partition)
                 continue
-            run = self.runs[partition]
             pending = run.read_id != ">"
             if pending:
                 if not reply:
@@ -280,11 +314,22 @@ class Worker:
                     continue
                 run.read_id = _text(reply[-1][0])
             if reply:
-                work, events, raws = self._decode(run, reply, pending=pending)
-                work.partition = partition
-                works[partition] = work
-                if events:
-                    decoded.append((partition, run, work, events, raws))
+                chosen.append((partition, run, reply, pending))
+        if prefetch and chosen:
+            following = self._read_request()
+            if following is not None:
+                self._prefetched = (
+                    following,
+                    self._reader.submit(self._read, keys=following.keys, args=following.args),
+                )
+        works: dict[int, BatchWork] = {}
+        decoded: list[tuple[int, PartitionRun, BatchWork, list[Event], list]] = []
+        for partition, run, reply, pending in chosen:
+            work, events, raws = self._decode(run, reply, pending=pending)
+            work.partition = partition
+            works[partition] = work
+            if events:
+                decoded.append((partition, run, work, events, raws))
         if not decoded:
             return works
         # One MGET of the profiles for the whole turn, not one per partition.
@@ -432,6 +477,18 @@ class Worker:
             future.result()
         except Exception:  # already being handled by the caller
             logger.debug("turn in flight failed too", exc_info=True)
+
+    def _prefetch_abandon(self) -> None:
+        """A read in flight is not used: what it read stays pending for the next owner (or
+        for this worker, which re-reads the pending list when it takes a partition again)."""
+        if self._prefetched is None:
+            return
+        _, future = self._prefetched
+        self._prefetched = None
+        try:
+            future.result()
+        except Exception:
+            logger.debug("read in flight failed", exc_info=True)
 
     def _commit_prepare(self, works: dict[int, BatchWork]) -> PreparedCommit:
         prepared = PreparedCommit(works=works)
@@ -746,6 +803,10 @@ class Worker:
             deltas.setdefault(str(campaign), {})[outcome] = amount
         self._counter_deltas.clear()
         threading.Thread(target=_group_send, args=(deltas,), daemon=True).start()
+
+
+def _connection_close() -> None:
+    connection.close()  # looked up here: the calling thread's connection
 
 
 def _group_send(deltas: dict[str, dict[str, int]]) -> None:
