@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 import orjson
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -43,6 +43,7 @@ from campaigns.models import (
 )
 from campaigns.offers import context as message_context
 from campaigns.offers.rendering import RenderContext, render, render_line, render_payload
+from campaigns.offers.sql import bigint_array, text_array
 from realtime import streams
 from realtime.delivery import Message, SendResult, backend_for
 from realtime.delivery.ratelimit import tokens_take
@@ -263,35 +264,39 @@ def _advisory_locks(pairs: Iterable[tuple[int, str]]) -> None:
         cursor.execute(
             "SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0)))"
             " FROM (SELECT k FROM unnest(%s::text[]) AS k ORDER BY k) AS ordered",
-            [keys],
+            [text_array(keys)],
         )
 
 
 def _rows_update(
     model: type[Delivery] | type[Coupon],
-    rows: Sequence[Delivery] | Sequence[Coupon],
+    rows: Sequence[object],
     columns: Mapping[str, str],
     *,
     touch: bool = False,
 ) -> None:
-    """One ``UPDATE ... FROM unnest(arrays)`` for a batch of rows with different values.
+    """One ``UPDATE ... FROM json_to_recordset(...)`` for a batch of rows with different values.
 
     Django's ``bulk_update`` builds a CASE expression per row and field; at a few hundred rows
-    that costs more Python time than everything else a delivery does.
+    that costs more Python time than everything else a delivery does. The values travel as one
+    JSON document (orjson here, PostgreSQL's parser there), not as quoted arrays.
     """
     if not rows:
         return
-    arrays = [[row.pk for row in rows]] + [[getattr(row, c) for row in rows] for c in columns]
-    typed = [("id", "bigint"), *columns.items()]
-    select = ", ".join(f"unnest(%s::{kind}[]) AS {name}" for name, kind in typed)
+    names = ["id", *columns]
+    document = orjson.dumps([[getattr(row, name) for name in names] for row in rows]).decode()
+    kinds = ["bigint", *columns.values()]
+    picked = ", ".join(f"(r->>{index})::{kind}" for index, kind in enumerate(kinds))
     assignments = ", ".join(f"{name} = v.{name}" for name in columns)
     if touch:
         assignments += ", updated_at = now()"
     table = model._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} AS t SET {assignments} FROM (SELECT {select}) AS v WHERE t.id = v.id",
-            arrays,
+            f"UPDATE {table} AS t SET {assignments} FROM (SELECT {picked}"
+            f" FROM json_array_elements(%s::json) AS r) AS v({', '.join(names)})"
+            " WHERE t.id = v.id",
+            [document],
         )
 
 
@@ -304,27 +309,73 @@ def _pool_of(offer: Offer | None) -> CouponPool | None:
         return None
 
 
-@transaction.atomic
-def _claim(delivery_ids: Sequence[int], now: datetime, outcome: SendOutcome) -> list[Delivery]:
-    lease = now - timedelta(seconds=settings.CDP_DELIVERY_SENDING_LEASE_S)
-    candidates = list(
-        Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(
-            Q(status=DeliveryStatus.QUEUED)
-            | Q(status=DeliveryStatus.SENDING, claimed_at__lt=lease),
-            id__in=delivery_ids,
+@dataclass(slots=True)
+class ClaimedRow:
+    """What sending needs of a delivery row: plain columns, no model instance (loading 250
+    Delivery + Offer + CouponPool + Decision instances cost more than sending them)."""
+
+    id: int
+    kind: str
+    channel: str
+    channels: list[str]
+    customer_id: str
+    decision_id: uuid.UUID
+    campaign_id: int
+    offer_id: int | None
+    attempts: int
+    coupon_id: int | None
+    link_token: str | None
+    team: str
+    action_index: int
+    status: str = DeliveryStatus.QUEUED
+    reason: str = ""
+    claimed_at: datetime | None = None
+    failed_at: datetime | None = None
+    offer: Offer | None = None
+    coupon: Coupon | None = None
+
+
+_CLAIM_SQL = (
+    "SELECT id, kind, channel, channels::text, customer_id, decision_id, campaign_id, offer_id,"
+    " attempts, coupon_id, link_token, team, action_index FROM campaigns_delivery"
+    " WHERE id = ANY(%s::bigint[])"
+    " AND (status = %s OR (status = %s AND claimed_at < %s))"
+    " ORDER BY id FOR UPDATE SKIP LOCKED"
+)
+
+
+def _claimable(delivery_ids: Sequence[int], lease: datetime) -> list[ClaimedRow]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CLAIM_SQL,
+            [bigint_array(delivery_ids), DeliveryStatus.QUEUED, DeliveryStatus.SENDING, lease],
         )
-        .select_related("offer", "offer__pool", "decision")
-        .order_by("id")
-    )
+        found = cursor.fetchall()
+    rows = []
+    for values in found:
+        row = ClaimedRow(*values)
+        row.channels = orjson.loads(row.channels)  # type: ignore[arg-type]  # text from SQL
+        rows.append(row)
+    offer_ids = {row.offer_id for row in rows if row.offer_id is not None}
+    if offer_ids:
+        offers = Offer.objects.select_related("pool").in_bulk(offer_ids)
+        for row in rows:
+            row.offer = offers.get(row.offer_id) if row.offer_id is not None else None
+    return rows
+
+
+@transaction.atomic
+def _claim(delivery_ids: Sequence[int], now: datetime, outcome: SendOutcome) -> list[ClaimedRow]:
+    lease = now - timedelta(seconds=settings.CDP_DELIVERY_SENDING_LEASE_S)
+    candidates = _claimable(delivery_ids, lease)
     found = {row.id for row in candidates}
     outcome.skipped.extend(i for i in delivery_ids if i not in found)
 
     # Per-channel rate limit: what finds no token stays queued and is tried again shortly.
-    by_channel: dict[str, list[Delivery]] = defaultdict(list)
+    by_channel: dict[str, list[ClaimedRow]] = defaultdict(list)
     for row in candidates:
         by_channel[row.channel].append(row)
-    rows: list[Delivery] = []
+    rows: list[ClaimedRow] = []
     for channel, channel_rows in by_channel.items():
         rate = _channel_option(channel, "RATE_PER_S")
         burst = int(_channel_option(channel, "BURST", max(rate, 1.0)))
@@ -339,21 +390,26 @@ def _claim(delivery_ids: Sequence[int], now: datetime, outcome: SendOutcome) -> 
     counts: dict[tuple[int, str], int] = defaultdict(int)
     if offer_rows:
         # Rows already past this check: sending, sent, delivered, or queued for a retry.
-        committed = (
-            Delivery.objects.filter(
-                Q(status__in=COMMITTED_STATUSES) | Q(status=DeliveryStatus.QUEUED, attempts__gt=0),
-                offer_id__in={row.offer_id for row in offer_rows},
-                customer_id__in={row.customer_id for row in offer_rows},
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT offer_id, customer_id, count(*) FROM campaigns_delivery"
+                " WHERE offer_id = ANY(%s::bigint[]) AND customer_id = ANY(%s::text[])"
+                " AND (status = ANY(%s::text[]) OR (status = %s AND attempts > 0))"
+                " AND NOT id = ANY(%s::bigint[])"
+                " GROUP BY offer_id, customer_id",
+                [
+                    bigint_array({row.offer_id for row in offer_rows}),
+                    text_array(sorted({row.customer_id for row in offer_rows})),
+                    text_array(COMMITTED_STATUSES),
+                    DeliveryStatus.QUEUED,
+                    bigint_array(claimed_ids),
+                ],
             )
-            .exclude(id__in=claimed_ids)
-            .values_list("offer_id", "customer_id")
-            .annotate(n=Count("id"))
-        )
-        for offer_id, customer_id, n in committed:
-            counts[(offer_id, customer_id)] = n
+            for offer_id, customer_id, n in cursor.fetchall():
+                counts[(offer_id, customer_id)] = n
 
-    suppressed: list[Delivery] = []
-    passing: list[Delivery] = []
+    suppressed: list[ClaimedRow] = []
+    passing: list[ClaimedRow] = []
     for row in rows:
         if row.kind == DeliveryKind.OFFER and row.offer is not None:
             pair = (row.offer_id, row.customer_id)
@@ -396,9 +452,11 @@ def _claim(delivery_ids: Sequence[int], now: datetime, outcome: SendOutcome) -> 
     return claimed
 
 
-def _coupons_issue(rows: list[Delivery], now: datetime, suppressed: list[Delivery]) -> list[Coupon]:
+def _coupons_issue(
+    rows: list[ClaimedRow], now: datetime, suppressed: list[ClaimedRow]
+) -> list[Coupon]:
     """One single-use code per offer delivery whose offer has a pool (kept across retries)."""
-    wanting: dict[int, list[Delivery]] = defaultdict(list)
+    wanting: dict[int, list[ClaimedRow]] = defaultdict(list)
     pools: dict[int, CouponPool] = {}
     for row in rows:
         pool = _pool_of(row.offer) if row.kind == DeliveryKind.OFFER else None
@@ -425,6 +483,7 @@ def _coupons_issue(rows: list[Delivery], now: datetime, suppressed: list[Deliver
             coupon.decision_id = row.decision_id
             coupon.issued_at = now
             row.coupon = coupon
+            row.coupon_id = coupon.id
             issued.append(coupon)
         short = pool_rows[len(codes) :]
         if short:
@@ -454,7 +513,7 @@ def _pool_exhausted(pool: CouponPool, now: datetime, reason: str) -> None:
 
 
 def _message_for(
-    row: Delivery, traits: Mapping[str, object], event: Mapping[str, object]
+    row: ClaimedRow, traits: Mapping[str, object], event: Mapping[str, object]
 ) -> Message:
     offer = row.offer
     coupon = row.coupon
@@ -515,19 +574,20 @@ def _message_for(
 
 
 def _staff_messages(
-    rows: list[Delivery], traits: Mapping[str, Mapping[str, object]]
+    rows: list[ClaimedRow],
+    traits: Mapping[str, Mapping[str, object]],
+    decisions: Mapping[uuid.UUID, tuple[object, object]],
 ) -> list[Message]:
     """Staff deliveries: the task row first (idempotent per delivery), then the live push."""
     popup_teams = set(settings.CDP_STAFF_POPUP_TEAMS)
     tasks: list[StaffTask] = []
     for row in rows:
-        action = next(
-            (a for a in actions_plan(row.decision.actions) if a.index == row.action_index), None
-        )
+        actions, explanation = decisions.get(row.decision_id, ([], []))
+        action = next((a for a in actions_plan(actions) if a.index == row.action_index), None)
         template = action.message if action else ""
         context = RenderContext.build(
             customer={**traits.get(row.customer_id, {}), "id": row.customer_id},
-            event=message_context.event_attributes(row.decision),
+            event=message_context.trigger_attributes(explanation),
         )
         is_popup = action.is_popup if action and action.is_popup is not None else None
         if is_popup is None:
@@ -567,6 +627,43 @@ def staff_task_html(task: StaffTask) -> str:
     return render_to_string("campaigns/partials/_staff_task.html", {"task": task, "oob": True})
 
 
+def _uses_event(offer: Offer, channel: str) -> bool:
+    """Whether the offer's template for this channel may name an ``event.*`` placeholder."""
+    if channel == "webhook":
+        text = orjson.dumps(offer.webhook_payload).decode()
+    else:
+        text = " ".join(
+            str(value)
+            for value in (
+                offer.sms_body,
+                offer.email_subject,
+                offer.email_body,
+                offer.push_title,
+                offer.push_body,
+            )
+        )
+    return "event." in text
+
+
+def _decisions_details(
+    decision_ids: Iterable[uuid.UUID],
+) -> dict[uuid.UUID, tuple[object, object]]:
+    """decision id → (actions, explanation), in one query."""
+    wanted = list(set(decision_ids))
+    if not wanted:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, actions::text, explanation::text FROM campaigns_decision"
+            " WHERE id = ANY(%s::uuid[])",
+            [wanted],
+        )
+        return {
+            decision_id: (orjson.loads(actions), orjson.loads(explanation))
+            for decision_id, actions, explanation in cursor.fetchall()
+        }
+
+
 def deliveries_send(*, delivery_ids: Sequence[int]) -> SendOutcome:
     """Claims, renders and sends a batch; records each result with a check-and-set."""
     outcome = SendOutcome()
@@ -575,13 +672,28 @@ def deliveries_send(*, delivery_ids: Sequence[int]) -> SendOutcome:
     if not claimed:
         return outcome
     traits = message_context.customer_traits(row.customer_id for row in claimed)
+    # A retried delivery keeps the code it was issued the first time.
+    kept = [row for row in claimed if row.coupon is None and row.coupon_id is not None]
+    if kept:
+        coupons = Coupon.objects.only("id", "code").in_bulk([row.coupon_id for row in kept])
+        for row in kept:
+            row.coupon = coupons.get(row.coupon_id)  # type: ignore[arg-type]
+    # The decision's actions and trigger only where a message uses them: staff tasks, and offers
+    # whose template for the channel names an event.* placeholder.
+    decisions = _decisions_details(
+        row.decision_id
+        for row in claimed
+        if row.kind == DeliveryKind.STAFF
+        or (row.offer is not None and _uses_event(row.offer, row.channel))
+    )
     messages: dict[int, Message] = {}
     staff_rows = [row for row in claimed if row.kind == DeliveryKind.STAFF]
-    for message in _staff_messages(staff_rows, traits) if staff_rows else []:
+    for message in _staff_messages(staff_rows, traits, decisions) if staff_rows else []:
         messages[int(message.key)] = message
     for row in claimed:
         if row.kind == DeliveryKind.OFFER:
-            event = message_context.event_attributes(row.decision)
+            explanation = decisions[row.decision_id][1] if row.decision_id in decisions else []
+            event = message_context.trigger_attributes(explanation)
             messages[row.id] = _message_for(row, traits.get(row.customer_id, {}), event)
     results: dict[int, SendResult] = {}
     by_channel: dict[str, list[Message]] = defaultdict(list)
@@ -625,23 +737,38 @@ def _sent_record(results: Mapping[int, SendResult], claimed_at: datetime) -> lis
             " FROM (SELECT unnest(%s::bigint[]) AS id, unnest(%s::text[]) AS provider_id) AS v"
             " WHERE t.id = v.id AND t.status = %s AND t.claimed_at = %s"
             " RETURNING t.id",
-            [DeliveryStatus.SENT, ids, provider_ids, DeliveryStatus.SENDING, claimed_at],
+            [
+                DeliveryStatus.SENT,
+                bigint_array(ids),
+                text_array(provider_ids),
+                DeliveryStatus.SENDING,
+                claimed_at,
+            ],
         )
         return [row[0] for row in cursor.fetchall()]
 
 
-@transaction.atomic
 def _results_record(
-    claimed: list[Delivery],
+    claimed: list[ClaimedRow],
     results: Mapping[int, SendResult],
     claimed_at: datetime,
     outcome: SendOutcome,
 ) -> None:
     sent = {i: result for i, result in results.items() if result.is_sent}
+    # One check-and-set statement (its own transaction): the common case needs nothing else.
     outcome.sent.extend(_sent_record(sent, claimed_at))
     unsent = [row.id for row in claimed if row.id not in sent]
-    if not unsent:
-        return
+    if unsent:
+        _failures_record(unsent, results, claimed_at, outcome)
+
+
+@transaction.atomic
+def _failures_record(
+    unsent: list[int],
+    results: Mapping[int, SendResult],
+    claimed_at: datetime,
+    outcome: SendOutcome,
+) -> None:
     rows = list(
         Delivery.objects.select_for_update()
         .filter(id__in=unsent, status=DeliveryStatus.SENDING, claimed_at=claimed_at)

@@ -14,6 +14,7 @@ Celery gives its messages back only after the broker's visibility timeout, an ho
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import socket
@@ -85,6 +86,8 @@ def dispatch_batch(
 def dispatcher_run(
     *, consumer: str | None = None, count: int = 500, stop_after_s: float | None = None
 ) -> None:
+    gc.collect()
+    gc.freeze()  # the startup heap is long-lived: keep full collections from walking it again
     client = streams.redis_client()
     group_ensure(client, decisions_stream_key())
     consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"

@@ -169,6 +169,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 4
+# Celery's Django fixup closes every database connection before and after each task unless this
+# is set: a new PostgreSQL backend per delivery batch. Reused instead (recycled every 2N tasks);
+# cdp_site.celery drops a broken or CONN_MAX_AGE-old connection at task boundaries as requests do.
+CELERY_DB_REUSE_MAX = int(os.environ.get("CDP_CELERY_DB_REUSE_MAX", "1000"))
 CELERY_TIMEZONE = TIME_ZONE
 # A message a worker took but never acknowledged (the worker was killed, its whole process group
 # with it) goes back to the queue after the visibility timeout; a countdown longer than it runs
