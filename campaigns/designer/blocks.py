@@ -130,11 +130,9 @@ class Field:
                 f'autocomplete="off"{numeric} {common} '
                 'hx-trigger="input changed delay:400ms, change">'
             )
-        lock = (
-            f' <span class="badge text-bg-light border">{escape(_("locked"))}</span>'
-            if self.locked
-            else ""
-        )
+        # Words go through _() outside the f-strings: makemessages cannot see inside them.
+        locked = escape(_("locked"))
+        lock = f' <span class="badge text-bg-light border">{locked}</span>' if self.locked else ""
         return mark_safe(
             f'<div class="col-md-{self.width} designer-field"><label class="form-label small '
             f'text-muted mb-0">{escape(self.label)}{lock}</label>{widget}</div>'
@@ -828,10 +826,12 @@ def _card_html(card: Card, edit_url: str, can_edit: bool) -> str:
         f'data-control-path="{escape(control)}"{draggable}><div class="card-body p-2">'
         '<div class="d-flex align-items-center gap-2 mb-1">'
     ]
+    # Words go through _() outside the f-strings: makemessages cannot see inside them.
+    drag, negate = escape(_("Drag to reorder")), escape(_("Negate (NOT)"))
+    up, down, remove = escape(_("Move up")), escape(_("Move down")), escape(_("Remove"))
     if card.movable and can_edit:
         parts.append(
-            '<span class="drag-handle text-muted" draggable="true" '
-            f'title="{escape(_("Drag to reorder"))}">⠿</span>'
+            f'<span class="drag-handle text-muted" draggable="true" title="{drag}">⠿</span>'
         )
     parts.append(f'<strong class="small block-title">{escape(card.title)}</strong>')
     for what, label, on in card.toggles:
@@ -847,21 +847,21 @@ def _card_html(card: Card, edit_url: str, can_edit: bool) -> str:
             parts.append(
                 _button(edit_url, {"op": "toggle", "what": "negate", "path": control},
                         _("un-NOT") if card.negated else "NOT", "btn-outline-secondary",
-                        f' title="{escape(_("Negate (NOT)"))}" data-action="negate"')
+                        f' title="{negate}" data-action="negate"')
             )  # fmt: skip
         if card.movable:
             parts.append(
                 _button(edit_url, {"op": "up", "path": control}, "↑", "btn-outline-secondary",
-                        f' title="{escape(_("Move up"))}" data-action="up"')
+                        f' title="{up}" data-action="up"')
             )  # fmt: skip
             parts.append(
                 _button(edit_url, {"op": "down", "path": control}, "↓", "btn-outline-secondary",
-                        f' title="{escape(_("Move down"))}" data-action="down"')
+                        f' title="{down}" data-action="down"')
             )  # fmt: skip
         if card.removable:
             parts.append(
                 _button(edit_url, {"op": "remove", "path": control}, "✕", "btn-outline-danger",
-                        f' title="{escape(_("Remove"))}" data-action="remove"')
+                        f' title="{remove}" data-action="remove"')
             )  # fmt: skip
     parts.append("</span></div>")
     if card.fields:

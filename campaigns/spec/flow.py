@@ -141,10 +141,11 @@ def flow_svg(spec: object, *, error_paths: Collection[str] = ()) -> str:
         previous_bottom = y + height
         y += height + GAP
     total = y - GAP + PAD
+    label = escape(_("Campaign flow"))  # outside the f-string, where makemessages sees it
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH + 2 * PAD}" height="{total}" '
         f'viewBox="0 0 {WIDTH + 2 * PAD} {total}" role="img" '
-        f'aria-label="{escape(_("Campaign flow"))}" '
+        f'aria-label="{label}" '
         'data-testid="flow-diagram" font-family="system-ui, sans-serif">'
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
         'markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" '
