@@ -12,7 +12,12 @@ from typing import Any
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_serializer,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -293,7 +298,23 @@ class DecisionListApi(APIView):
         occurred_at = serializers.DateTimeField()
         decided_at = serializers.DateTimeField()
 
-    @extend_schema(responses=OutputSerializer(many=True))
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("campaign", int),
+            OpenApiParameter("customer", str),
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int, description="at most 500"),
+        ],
+        responses=inline_serializer(
+            "DecisionPage",
+            {
+                "count": serializers.IntegerField(),
+                "next": serializers.URLField(allow_null=True),
+                "previous": serializers.URLField(allow_null=True),
+                "results": OutputSerializer(many=True),
+            },
+        ),
+    )
     def get(self, request: Request) -> Response:
         campaign = request.query_params.get("campaign")
         if campaign is not None and not campaign.isdigit():

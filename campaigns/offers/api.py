@@ -7,6 +7,12 @@ import hmac
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.permissions import BasePermission
@@ -21,6 +27,17 @@ from cdp_site.roles import HasRole, ReadOnlyForAnalysts, Role, user_has_role
 
 def _validation_error(error: ValidationError) -> ApiValidationError:
     return ApiValidationError(error.message_dict)
+
+
+class PoolOutputSerializer(serializers.Serializer):
+    pattern = serializers.CharField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+    low_water_mark = serializers.IntegerField()
+    available = serializers.IntegerField()
+    issued = serializers.IntegerField()
+    redeemed = serializers.IntegerField()
+    is_low = serializers.BooleanField()
+    is_exhausted = serializers.BooleanField()
 
 
 class OfferSerializer(serializers.ModelSerializer):
@@ -57,6 +74,7 @@ class OfferSerializer(serializers.ModelSerializer):
         summary = selectors.pool_summary(pool=selectors.offer_pool(offer))
         return summary.available if summary else None
 
+    @extend_schema_field(PoolOutputSerializer(allow_null=True))
     def get_pool(self, offer: Offer) -> dict[str, object] | None:
         pool = selectors.offer_pool(offer)
         summary = selectors.pool_summary(pool=pool)
@@ -79,10 +97,16 @@ class OfferListApi(APIView):
 
     permission_classes = [ReadOnlyForAnalysts]
 
+    @extend_schema(
+        operation_id="v1_offers_list",
+        parameters=[OpenApiParameter("q", str, description="search in slug and name")],
+        responses=OfferSerializer(many=True),
+    )
     def get(self, request: Request) -> Response:
         offers = selectors.offer_list(search=request.query_params.get("q"))
         return Response(OfferSerializer(offers, many=True).data)
 
+    @extend_schema(request=OfferSerializer, responses={201: OfferSerializer})
     def post(self, request: Request) -> Response:
         serializer = OfferSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -96,9 +120,11 @@ class OfferListApi(APIView):
 class OfferDetailApi(APIView):
     permission_classes = [ReadOnlyForAnalysts]
 
+    @extend_schema(responses=OfferSerializer)
     def get(self, request: Request, offer_id: int) -> Response:
         return Response(OfferSerializer(get_object_or_404(Offer, pk=offer_id)).data)
 
+    @extend_schema(request=OfferSerializer, responses=OfferSerializer)
     def put(self, request: Request, offer_id: int) -> Response:
         offer = get_object_or_404(Offer, pk=offer_id)
         serializer = OfferSerializer(offer, data=request.data, partial=True)
@@ -116,12 +142,18 @@ class OfferPoolGenerateApi(APIView):
     permission_classes = [HasRole]
     allowed_roles = (Role.MARKETER,)
 
+    @extend_schema_serializer(component_name="OfferPoolGenerateInput")
     class InputSerializer(serializers.Serializer):
         pattern = serializers.CharField(max_length=60)
         count = serializers.IntegerField(min_value=1, max_value=services.MAX_POOL_BATCH)
         expires_at = serializers.DateTimeField(required=False, allow_null=True)
         low_water_mark = serializers.IntegerField(min_value=0, required=False, allow_null=True)
 
+    @extend_schema_serializer(component_name="OfferPoolGenerateOutput")
+    class OutputSerializer(PoolOutputSerializer):
+        added = serializers.IntegerField()
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
     def post(self, request: Request, offer_id: int) -> Response:
         offer = get_object_or_404(Offer, pk=offer_id)
         data = self.InputSerializer(data=request.data)
@@ -137,6 +169,7 @@ class OfferPoolUploadApi(APIView):
     permission_classes = [HasRole]
     allowed_roles = (Role.MARKETER,)
 
+    @extend_schema_serializer(component_name="OfferPoolUploadInput")
     class InputSerializer(serializers.Serializer):
         codes = serializers.ListField(
             child=serializers.CharField(max_length=200, allow_blank=True),
@@ -145,6 +178,12 @@ class OfferPoolUploadApi(APIView):
         expires_at = serializers.DateTimeField(required=False, allow_null=True)
         low_water_mark = serializers.IntegerField(min_value=0, required=False, allow_null=True)
 
+    @extend_schema_serializer(component_name="OfferPoolUploadOutput")
+    class OutputSerializer(PoolOutputSerializer):
+        added = serializers.IntegerField()
+        duplicates = serializers.IntegerField()
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
     def post(self, request: Request, offer_id: int) -> Response:
         offer = get_object_or_404(Offer, pk=offer_id)
         data = self.InputSerializer(data=request.data)
@@ -163,8 +202,8 @@ class OfferPoolUploadApi(APIView):
 
 
 class DeliverySerializer(serializers.ModelSerializer):
-    offer = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    coupon = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    offer = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    coupon = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = Delivery
@@ -199,6 +238,14 @@ class DeliveryListApi(APIView):
     permission_classes = [HasRole]
     allowed_roles = (Role.MARKETER, Role.ANALYST)
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("campaign", int),
+            OpenApiParameter("customer", str),
+            OpenApiParameter("status", str),
+        ],
+        responses=DeliverySerializer(many=True),
+    )
     def get(self, request: Request) -> Response:
         campaign = request.query_params.get("campaign")
         if campaign and not campaign.isdigit():
@@ -229,6 +276,7 @@ class DeliveryReceiptApi(APIView):
     authentication_classes = list(APIView.authentication_classes)
     permission_classes = [ProviderOrMarketer]
 
+    @extend_schema_serializer(component_name="DeliveryReceiptInput")
     class InputSerializer(serializers.Serializer):
         status = serializers.ChoiceField(choices=["delivered", "failed", "clicked"])
         error = serializers.CharField(required=False, allow_blank=True, max_length=2000)
@@ -240,6 +288,7 @@ class DeliveryReceiptApi(APIView):
             return []
         return super().get_authenticators()
 
+    @extend_schema(request=InputSerializer, responses=DeliverySerializer)
     def post(self, request: Request, delivery_id: int) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -12,13 +12,21 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_serializer,
+    extend_schema_view,
+)
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cdp_site.api import StrictJSONParser
 from cdp_site.roles import HasRole, Role
 from merchants import selectors, services
 from merchants.catalog import TRIGGERS
@@ -144,12 +152,72 @@ class OfferOutputSerializer(serializers.Serializer):
         return bool(offer.image_content_type)
 
 
+class OfferListOutputSerializer(serializers.Serializer):
+    results = OfferOutputSerializer(many=True)
+
+
+@extend_schema_serializer(component_name="MerchantCommentInput")
+class CommentInputSerializer(serializers.Serializer):
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class OfferEventSerializer(serializers.Serializer):
+    action = serializers.CharField()
+    by = serializers.CharField()
+    comment = serializers.CharField()
+    at = serializers.DateTimeField()
+
+
+class OfferEventListSerializer(serializers.Serializer):
+    results = OfferEventSerializer(many=True)
+
+
+class ReachOutputSerializer(serializers.Serializer):
+    count = serializers.IntegerField(allow_null=True, help_text="null below the group size")
+    is_small = serializers.BooleanField()
+    min_group_size = serializers.IntegerField()
+    shown = serializers.CharField(help_text="The count, or 'fewer than N' below the group size.")
+
+
+class StoreSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    address = serializers.CharField()
+    region = serializers.CharField()
+    latitude = serializers.CharField()
+    longitude = serializers.CharField()
+
+
+class StoreListSerializer(serializers.Serializer):
+    results = StoreSerializer(many=True)
+
+
+class ReviewOfferSerializer(OfferOutputSerializer):
+    merchant = serializers.CharField()
+
+
+class ReviewOfferListSerializer(serializers.Serializer):
+    results = ReviewOfferSerializer(many=True)
+
+
+class ReviewDecisionOutputSerializer(ReviewOfferSerializer):
+    campaign = serializers.IntegerField(allow_null=True)
+
+
 def _offer_body(offer: MerchantOffer) -> dict[str, Any]:
     return dict(OfferOutputSerializer(offer).data)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="v1_merchant_offers_list",
+        parameters=[OpenApiParameter("status", str)],
+        responses=OfferListOutputSerializer,
+    ),
+    post=extend_schema(request=OfferInputSerializer, responses={201: OfferOutputSerializer}),
+)
 class OfferListCreateApi(MerchantApi):
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [StrictJSONParser, MultiPartParser, FormParser]
 
     def get(self, request: Request) -> Response:
         offers = selectors.merchant_offer_list(
@@ -170,8 +238,12 @@ class OfferListCreateApi(MerchantApi):
         return Response(_offer_body(offer), status=status.HTTP_201_CREATED)
 
 
+@extend_schema_view(
+    get=extend_schema(responses=OfferOutputSerializer),
+    put=extend_schema(request=OfferInputSerializer, responses=OfferOutputSerializer),
+)
 class OfferDetailApi(MerchantApi):
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [StrictJSONParser, MultiPartParser, FormParser]
 
     def get(self, request: Request, offer_id: int) -> Response:
         return Response(_offer_body(self.offer(request, offer_id)))
@@ -191,6 +263,9 @@ class OfferDetailApi(MerchantApi):
         return Response(_offer_body(offer))
 
 
+@extend_schema_view(
+    post=extend_schema(request=CommentInputSerializer, responses=OfferOutputSerializer)
+)
 class OfferSubmitApi(MerchantApi):
     def post(self, request: Request, offer_id: int) -> Response:
         offer = self.offer(request, offer_id)
@@ -205,6 +280,9 @@ class OfferSubmitApi(MerchantApi):
         return Response(_offer_body(offer))
 
 
+@extend_schema_view(
+    post=extend_schema(request=CommentInputSerializer, responses=OfferOutputSerializer)
+)
 class OfferPauseApi(MerchantApi):
     def post(self, request: Request, offer_id: int) -> Response:
         try:
@@ -218,6 +296,9 @@ class OfferPauseApi(MerchantApi):
         return Response(_offer_body(offer))
 
 
+@extend_schema_view(
+    post=extend_schema(request=CommentInputSerializer, responses=OfferOutputSerializer)
+)
 class OfferResumeApi(MerchantApi):
     def post(self, request: Request, offer_id: int) -> Response:
         try:
@@ -231,6 +312,11 @@ class OfferResumeApi(MerchantApi):
         return Response(_offer_body(offer))
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="v1_merchant_offers_events_list", responses=OfferEventListSerializer
+    )
+)
 class OfferEventsApi(MerchantApi):
     def get(self, request: Request, offer_id: int) -> Response:
         events = selectors.merchant_offer_events(offer=self.offer(request, offer_id))
@@ -249,6 +335,9 @@ class OfferEventsApi(MerchantApi):
         )
 
 
+@extend_schema_view(
+    post=extend_schema(request=OfferInputSerializer, responses=ReachOutputSerializer)
+)
 class ReachApi(MerchantApi):
     def post(self, request: Request) -> Response:
         merchant = self.merchant(request)
@@ -265,6 +354,9 @@ class ReachApi(MerchantApi):
         )
 
 
+@extend_schema_view(
+    get=extend_schema(operation_id="v1_merchant_stores_list", responses=StoreListSerializer)
+)
 class StoreListApi(MerchantApi):
     def get(self, request: Request) -> Response:
         stores = selectors.store_list(merchant=self.merchant(request))
@@ -285,6 +377,9 @@ class StoreListApi(MerchantApi):
         )
 
 
+@extend_schema_view(
+    get=extend_schema(parameters=[OpenApiParameter("offer", int)], responses=OpenApiTypes.OBJECT)
+)
 class ReportApi(MerchantApi):
     def get(self, request: Request) -> Response:
         raw = request.query_params.get("offer")
@@ -350,6 +445,13 @@ class ReviewApi(APIView):
             raise PermissionDenied("Merchant users cannot review offers.")
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="v1_merchant_review_list",
+        parameters=[OpenApiParameter("status", str, description="default: pending")],
+        responses=ReviewOfferListSerializer,
+    )
+)
 class ReviewListApi(ReviewApi):
     def get(self, request: Request) -> Response:
         offers = selectors.review_offer_list(status=request.query_params.get("status", "pending"))
@@ -363,6 +465,21 @@ class ReviewListApi(ReviewApi):
         )
 
 
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="v1_merchant_review_decide",
+        parameters=[
+            OpenApiParameter(
+                "decision",
+                str,
+                location=OpenApiParameter.PATH,
+                enum=["approve", "reject", "changes", "pause"],
+            )
+        ],
+        request=CommentInputSerializer,
+        responses=ReviewDecisionOutputSerializer,
+    )
+)
 class ReviewDecisionApi(ReviewApi):
     """``POST review/<id>/approve|reject|changes`` with ``{"comment": ...}``."""
 

@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 from django.http import Http404
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -53,7 +54,12 @@ class CustomerDetailApi(APIView):
         description="Changes are mirrored to Redis for the engine and announced as a "
         "`profile_updated` event on the customer's stream (attributes = changed traits).",
         request=CustomerTraitsInputSerializer,
-        responses={200: CustomerOutputSerializer, 400: RejectionSerializer},
+        responses={
+            200: CustomerOutputSerializer,
+            400: OpenApiResponse(
+                OpenApiTypes.OBJECT, description="The fields in error, each with its messages."
+            ),
+        },
         examples=[
             OpenApiExample(
                 "Traits",
