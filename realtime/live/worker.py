@@ -87,6 +87,7 @@ class PreparedCommit:
     conversions: list = field(default_factory=list)
     facts: dict[str, dict[str, object]] = field(default_factory=dict)
     scripts: list[tuple[int, list[str], list[object]]] = field(default_factory=list)
+    runs: dict[int, PartitionRun] = field(default_factory=dict)  # the runs it was made for
 
 
 def _id_tuple(stream_id: str) -> tuple[int, int]:
@@ -450,7 +451,9 @@ class Worker:
         is taken here, before the next turn changes the state."""
         prepared = self._commit_prepare(works)
         self._commit_wait()
-        prepared.scripts = [item for item in prepared.scripts if item[0] in self.runs]
+        prepared.scripts = [
+            item for item in prepared.scripts if self.runs.get(item[0]) is prepared.runs[item[0]]
+        ]
         self._in_flight_facts = prepared.facts
         self._in_flight = (prepared, self._committer.submit(self._commit_execute, prepared))
 
@@ -503,6 +506,7 @@ class Worker:
                 continue
             keys_, args = self._commit_script(run, work)
             prepared.scripts.append((partition, keys_, args))
+            prepared.runs[partition] = run
         return prepared
 
     def _commit_execute(self, prepared: PreparedCommit) -> list[object]:
@@ -537,12 +541,12 @@ class Worker:
         works = prepared.works
         for (partition, _, _), ok in zip(prepared.scripts, results, strict=True):
             work = works[partition]
+            run = self.runs.get(partition)
+            if run is not prepared.runs[partition]:
+                continue  # dropped (and maybe taken again from its checkpoint) meanwhile
             if not int(ok):  # type: ignore[call-overload]  # an int reply
                 logger.warning("checkpoint of partition %d fenced off; dropping it", partition)
                 self._partition_drop(partition)
-                continue
-            run = self.runs.get(partition)
-            if run is None:
                 continue
             if work.offset:
                 run.offset = work.offset
