@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_safe
 
 from cdp_site.roles import Role, primary_role
+
+logger = logging.getLogger(__name__)
 
 ROLE_HOME = {
     Role.ADMIN: "campaigns:list",
@@ -17,6 +22,7 @@ ROLE_HOME = {
 
 
 @login_required
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     role = primary_role(request.user)
     if role is None:
@@ -29,7 +35,17 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    return render(request, "500.html", status=500)
+    """Never a stack trace: API clients get JSON; pages the 500 page, or plain text when even
+    that cannot render (its layout reads the user's roles from a database that may be down)."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"error": "Server error. It has been logged."}, status=500)
+    try:
+        return render(request, "500.html", status=500)
+    except Exception:
+        logger.exception("The 500 page itself failed to render.")
+        return HttpResponseServerError(
+            "Server error. It has been logged.", content_type="text/plain; charset=utf-8"
+        )
 
 
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:

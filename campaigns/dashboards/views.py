@@ -20,6 +20,7 @@ from django.http import (
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
 
 from campaigns.dashboards import csv_export, selectors
 from campaigns.models import Campaign
@@ -58,6 +59,7 @@ def _campaign(campaign_id: int) -> Campaign:
 
 
 @role_required(*DASHBOARD_ROLES)
+@require_safe
 @_bad_input_as_400
 def dashboard_overview(request: HttpRequest) -> HttpResponse:
     range_ = _range(request)
@@ -74,6 +76,7 @@ def dashboard_overview(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*DASHBOARD_ROLES)
+@require_safe
 @_bad_input_as_400
 def campaign_dashboard(request: HttpRequest, campaign_id: int) -> HttpResponse:
     campaign = _campaign(campaign_id)
@@ -96,6 +99,7 @@ def campaign_dashboard(request: HttpRequest, campaign_id: int) -> HttpResponse:
 
 
 @role_required(*DASHBOARD_ROLES)
+@require_safe
 @_bad_input_as_400
 def campaign_segments(request: HttpRequest, campaign_id: int) -> HttpResponse:
     campaign = _campaign(campaign_id)
@@ -122,6 +126,7 @@ def _stream(filename: str, rows: Iterable[Iterable[object]]) -> StreamingHttpRes
 
 
 @role_required(*DASHBOARD_ROLES)
+@require_safe
 @_bad_input_as_400
 def campaign_export(request: HttpRequest, campaign_id: int) -> StreamingHttpResponse:
     campaign = _campaign(campaign_id)
@@ -147,6 +152,7 @@ def campaign_export(request: HttpRequest, campaign_id: int) -> StreamingHttpResp
 
 
 @role_required(*DASHBOARD_ROLES)
+@require_safe
 @_bad_input_as_400
 def overview_export(request: HttpRequest) -> StreamingHttpResponse:
     range_ = _range(request)

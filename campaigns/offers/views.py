@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from campaigns.models import Offer
 from campaigns.offers import delivery, selectors, services
@@ -177,6 +177,7 @@ def dead_letter_action(request: HttpRequest, delivery_id: int, action: str) -> H
 
 
 @role_required(*STAFF_ROLES)
+@require_safe
 def staff_console(request: HttpRequest, team: str) -> HttpResponse:
     if not TEAM_PATTERN.match(team):
         raise Http404

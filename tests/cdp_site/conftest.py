@@ -82,6 +82,7 @@ def world(make_user: Callable[..., Any]) -> World:
         StaffTask,
     )
     from merchants import services as merchant_services
+    from realtime.demo import demo_event_types_ensure
     from realtime.ingest import services as ingest_services
     from segments import services as segment_services
 
@@ -164,6 +165,7 @@ def world(make_user: Callable[..., Any]) -> World:
     customer_import = segment_services.customer_import_create(
         file_name="people.csv", content=b"customer_id,first_name\nc-2,Jae\n", user=users["marketer"]
     )
+    demo_event_types_ensure()
     source, source_key = ingest_services.source_create(name="Fuzz web", user=users["marketer"])
     invitation = merchant_services.merchant_user_invite(merchant=merchant_b, username="b-invitee")
     from realtime.models import EventType
