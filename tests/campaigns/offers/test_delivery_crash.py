@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 from django.utils import timezone
 
 from campaigns.models import Coupon, Decision, Delivery
@@ -138,9 +139,13 @@ def _wait(condition: Any, timeout: float, step: float = 0.05) -> bool:
     return bool(condition())
 
 
+@pytest.mark.parametrize("pool", ["threads", "prefork"])
 def test_kill_9_of_a_celery_worker_mid_send_delivers_each_decision_exactly_once(
-    processes: Any, make_offer: Any, campaign: Any
+    processes: Any, make_offer: Any, campaign: Any, pool: str
 ) -> None:
+    """``threads`` is the Procfile's pool (4 batches in flight per process); ``prefork`` the
+    classic one (the main process and two children die together)."""
+    size = 4 if pool == "threads" else 2
     # given a slow provider, an offer with a coupon per customer, and N decisions to deliver
     provider = Provider(delay=0.05)
     threading.Thread(target=provider.serve_forever, daemon=True).start()
@@ -180,7 +185,7 @@ def test_kill_9_of_a_celery_worker_mid_send_delivers_each_decision_exactly_once(
             "CDP_CELERY_RESTORE_THROTTLE": "1",
         }
     )
-    worker = processes.celery_worker("worker-1", new_session=True)
+    worker = processes.celery_worker("worker-1", pool=pool, concurrency=size, new_session=True)
     processes.dispatcher()
 
     # when the engine publishes the decisions and the worker is killed -9 mid-send
@@ -201,7 +206,7 @@ def test_kill_9_of_a_celery_worker_mid_send_delivers_each_decision_exactly_once(
     assert _wait(lambda: not _group_members(group), timeout=10), "the worker's children survived"
     orphaned = set(Delivery.objects.filter(status="sending").values_list("id", flat=True))
     sending_at_kill = len(orphaned)
-    processes.celery_worker("worker-2", new_session=True)
+    processes.celery_worker("worker-2", pool=pool, concurrency=size, new_session=True)
 
     # then every delivery ends up terminal, each decision received once (by Idempotency-Key)
     orphans_sent_after: list[float] = []
@@ -232,8 +237,8 @@ def test_kill_9_of_a_celery_worker_mid_send_delivers_each_decision_exactly_once(
     received_decisions = {bodies[0]["decision_id"] for bodies in requests.values()}
     print(
         "\n"
-        f"crash test: decisions={DECISIONS} killed_processes={len(killed)} "
-        f"(worker + prefork children)\n"
+        f"crash test ({pool} pool): decisions={DECISIONS} killed_processes={len(killed)} "
+        f"(the worker with its pool)\n"
         f"  at the kill: provider received {raw_at_kill} requests ({unique_at_kill} unique), "
         f"{in_flight_at_kill} in flight, {sending_at_kill} deliveries claimed (sending)\n"
         f"  after: sent={counts.get('sent', 0)} provider_received={raw} "
@@ -247,7 +252,8 @@ def test_kill_9_of_a_celery_worker_mid_send_delivers_each_decision_exactly_once(
     )
 
     assert is_settled, (counts, processes.log("worker-2"), processes.log("dispatcher"))
-    assert len(killed) >= 3  # the main process and its two prefork children
+    # the main process (with its threads), and for prefork its children too
+    assert len(killed) >= (3 if pool == "prefork" else 1)
     assert 0 < raw_at_kill < DECISIONS  # the kill landed mid-send
     assert stuck == 0
     assert counts == {"sent": DECISIONS}
