@@ -17,10 +17,18 @@ Reading (``scripts.READ``)
     (``partition-{p}``), so the group's pending list of a partition is exactly what its last owner
     read and did not commit. A new owner first re-reads that pending list (id ``0``), skipping what
     its checkpoint already covers, then new entries (``>``). When idle a worker blocks in plain
-    ``XREAD`` (which consumes nothing) until an entry arrives or a timer is due.
+    ``XREAD`` (which consumes nothing) until an entry arrives or a timer is due. One read covers
+    every owned partition and takes what is there up to ``BATCH`` entries (adaptive batches:
+    a few events per turn at moderate load, thousands under a backlog). While a turn is
+    evaluated, the next read already runs in Redis (a reader thread); a read issued for a
+    partition dropped meanwhile is ignored, its entries stay pending for the owner.
 
-Checkpoint (``scripts.COMMIT``), once per batch and partition, after the batch's decisions are
-    committed in PostgreSQL (``store.py``, ``INSERT ... ON CONFLICT DO NOTHING`` from a ``COPY``):
+Checkpoint (``scripts.COMMIT``), once per turn and partition, after the turn's decisions are
+    committed in PostgreSQL (``store.py``: one transaction per turn with the decisions,
+    conversions and profile facts, ``INSERT ... ON CONFLICT DO NOTHING`` from a ``COPY`` or, for
+    a few rows, from ``unnest``). Both run in a committer thread while the loop reads and
+    evaluates the next turn; at most one turn is in flight, so checkpoints stay in order, and
+    the state snapshot is taken before the next turn changes the state. Each checkpoint is
     one Lua script that checks the lease epoch, then writes the changed customers' state
     (``engine:state:{p}`` hash), the stream offset (``engine:offset:{p}``), XACKs the batch,
     appends the batch's decisions to the ``decisions`` stream, dead letters to ``events:dead``,
@@ -39,11 +47,18 @@ Timers (absence/unless, delay, quiet-hours deferral) live in the customers' keye
     least every ``TICK_S``), so they fire within a second of falling due, after a takeover too.
 
 Hot reload (``reload.py``): campaign services call :func:`reload.campaigns_changed_notify` on
-    commit; it bumps ``campaigns:version`` and publishes on ``campaigns:changed``. Workers poll the
-    counter every 200 ms (and wake on the message), reload the published versions from PostgreSQL
-    and swap the plan; the state of campaigns whose version did not change is kept.
+    commit; it bumps ``campaigns:version`` and publishes on ``campaigns:changed``. The counter
+    comes back with every read (and is polled every 200 ms by a worker owning nothing); on a
+    change the worker reloads the published versions from PostgreSQL, swaps the plan (the state
+    of campaigns whose version did not change is kept) and says so in ``engine:workers`` at once.
 
-Poison events: when a batch fails to evaluate, its customers' state is restored from the
-    checkpoint and the batch is evaluated one event at a time; an event that fails ``MAX_TRIES``
-    times goes to ``events:dead`` with its error and the partition moves on.
+Profiles and budgets: one MGET of the profile mirror per turn for all owned partitions (facts
+    set by the turn still being committed are overlaid). Budget units are reserved from Redis a
+    few at a time (``readers.RedisBudget``): a budget is never exceeded; a worker killed with
+    ``kill -9`` can leave up to 15 reserved units unissued per campaign.
+
+Poison events: when a batch fails to evaluate, the turn in flight is checkpointed, the batch's
+    customers' state is restored from the checkpoint and the batch is evaluated one event at a
+    time; an event that fails ``MAX_TRIES`` times goes to ``events:dead`` with its error and the
+    partition moves on.
 """
