@@ -90,6 +90,16 @@ def _notify_engine() -> None:
     transaction.on_commit(campaigns_changed_notify)
 
 
+def _require_storable_text(**fields: str | None) -> None:
+    """Names the first field whose text PostgreSQL cannot store (a NUL character): the HTML
+    views pass form values through as they came."""
+    for field, value in fields.items():
+        if value and "\x00" in value:
+            raise CampaignError(
+                _("%(field)s: text cannot contain NUL characters.") % {"field": field}
+            )
+
+
 def _audit(
     campaign: Campaign,
     user: Any,
@@ -99,6 +109,8 @@ def _audit(
     changes: Sequence[str] = (),
     version: int | None = None,
 ) -> CampaignAuditEntry:
+    # Every service that takes a comment records it here, inside its transaction.
+    _require_storable_text(comment=comment)
     return CampaignAuditEntry.objects.create(
         campaign=campaign,
         user=user,
@@ -139,6 +151,7 @@ def campaign_create(
     catalog: Catalog | None = None,
 ) -> Campaign:
     """A new draft. The API validates the spec (``validate``); the designer may start empty."""
+    _require_storable_text(name=name, description=description)
     name = name.strip()
     if not name:
         raise CampaignError(_("Give the campaign a name."))
@@ -183,6 +196,7 @@ def campaign_update(
     """Save the draft. ``expected_revision`` is the revision the editor started from: when
     someone else saved in between, :class:`DraftConflict` says who, and nothing is written.
     """
+    _require_storable_text(name=name, description=description)
     current = _locked(campaign.pk)
     if current.status == CampaignStatus.ARCHIVED:
         raise TransitionNotAllowed(_("This campaign is archived; restore it from a copy instead."))
@@ -451,6 +465,7 @@ def template_save_from_campaign(
     every campaign started from it."""
     if not user_has_role(user, Role.ADMIN) or not getattr(user, "is_authenticated", False):
         raise NotPermitted(_("Only an administrator can save templates."))
+    _require_storable_text(name=name, slug=slug, description=description)
     if not name.strip() or not slug.strip():
         raise CampaignError(_("A template needs a name and a short identifier (slug)."))
     spec = campaign.draft_spec

@@ -152,13 +152,19 @@ def designer_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def campaign_new(request: HttpRequest) -> HttpResponse:
     name = request.POST.get("name", "").strip() or _("Untitled campaign")
     template_slug = request.POST.get("template", "")
-    if template_slug:
-        template = get_object_or_404(CampaignTemplate, slug=template_slug)
-        campaign = services.campaign_create_from_template(
-            template=template, user=request.user, name=request.POST.get("name") or None
-        )
-    else:
-        campaign = services.campaign_create(user=request.user, name=name, validate=False)
+    try:
+        if template_slug:
+            if "\x00" in template_slug:
+                raise Http404("No such template.")
+            template = get_object_or_404(CampaignTemplate, slug=template_slug)
+            campaign = services.campaign_create_from_template(
+                template=template, user=request.user, name=request.POST.get("name") or None
+            )
+        else:
+            campaign = services.campaign_create(user=request.user, name=name, validate=False)
+    except services.CampaignError as error:
+        messages.error(request, error.message)
+        return redirect("campaigns:list")
     return redirect("campaigns:designer", pk=campaign.pk)
 
 

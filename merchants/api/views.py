@@ -204,6 +204,12 @@ class ReviewDecisionOutputSerializer(ReviewOfferSerializer):
     campaign = serializers.IntegerField(allow_null=True)
 
 
+def _comment(request: Request) -> str:
+    incoming = CommentInputSerializer(data=request.data)
+    incoming.is_valid(raise_exception=True)
+    return incoming.validated_data["comment"]
+
+
 def _offer_body(offer: MerchantOffer) -> dict[str, Any]:
     return dict(OfferOutputSerializer(offer).data)
 
@@ -271,7 +277,7 @@ class OfferSubmitApi(MerchantApi):
         offer = self.offer(request, offer_id)
         try:
             offer = services.merchant_offer_submit(
-                offer=offer, user=request.user, comment=str(request.data.get("comment", ""))
+                offer=offer, user=request.user, comment=_comment(request)
             )
         except ValidationError as error:
             return invalid(error)
@@ -289,7 +295,7 @@ class OfferPauseApi(MerchantApi):
             offer = services.merchant_offer_pause(
                 offer=self.offer(request, offer_id),
                 user=request.user,
-                comment=str(request.data.get("comment", "")),
+                comment=_comment(request),
             )
         except services.TransitionRefused as error:
             return refused(error)
@@ -305,7 +311,7 @@ class OfferResumeApi(MerchantApi):
             offer = services.merchant_offer_resume(
                 offer=self.offer(request, offer_id),
                 user=request.user,
-                comment=str(request.data.get("comment", "")),
+                comment=_comment(request),
             )
         except services.TransitionRefused as error:
             return refused(error)
@@ -494,9 +500,7 @@ class ReviewDecisionApi(ReviewApi):
             raise Http404("Decide approve, reject, changes or pause.")
         offer = selectors.review_offer_get(offer_id=offer_id)
         try:
-            offer = steps[decision](
-                offer=offer, user=request.user, comment=str(request.data.get("comment", ""))
-            )
+            offer = steps[decision](offer=offer, user=request.user, comment=_comment(request))
         except ValidationError as error:
             return invalid(error)
         except services.TransitionRefused as error:

@@ -240,3 +240,39 @@ def test_anonymous_pages_redirect_to_login_keeping_the_address(world: Any) -> No
     api = Client().get(f"/api/v1/campaigns/{world.campaign_b.pk}")
     assert api.status_code in (401, 403)
     assert world.merchant_b.name not in api.content.decode()
+
+
+#: Form fields the pages and endpoints read, each given text PostgreSQL cannot store.
+HOSTILE_FORM_FIELDS = (
+    "template", "comment", "name", "description", "title", "message", "slug", "pattern", "codes",
+    "spec", "team", "attributes", "customer_id", "type", "event", "days", "against", "username",
+    "password", "next", "language", "traits", "count", "expires_at", "low_water_mark",
+    "push_title", "sms_body", "discount_value", "regions", "start_date", "end_date",
+    "locked_paths", "rate_limit_per_second", "q", "status", "offer", "store", "age_min", "trigger",
+)  # fmt: skip
+HOSTILE_JSON = '{"comment": "a\\u0000", "name": "\\ud800", "spec": {"a\\u0000": 1}, "traits": []}'
+
+
+@pytest.mark.parametrize("role", ["marketer", "admin", "merchant_a"])
+def test_unstorable_text_in_any_form_or_json_body_is_refused_without_a_server_error(
+    world: Any, role: str
+) -> None:
+    # given every URL, and a user of a role that may write
+    client = Client()
+    client.raise_request_exception = False
+    form = {field: "x\x00y" for field in HOSTILE_FORM_FIELDS}
+    server_errors = []
+    for pattern in _project_patterns():
+        for url in _urls(world, pattern):
+            # when it posts NUL characters in every field, then a JSON body with a NUL
+            # character and an unpaired surrogate
+            for body, content_type in ((form, None), (HOSTILE_JSON, "application/json")):
+                client.force_login(world.users[role])
+                if content_type is None:
+                    response = client.post(url, body)
+                else:
+                    response = client.post(url, body, content_type=content_type)
+                # then each answer is a refusal or a page, never a server error
+                if response.status_code >= 500 and pattern != "healthz":
+                    server_errors.append(f"{role} POST {url} -> {response.status_code}")
+    assert server_errors == []

@@ -198,3 +198,26 @@ def test_openapi_schema_is_valid_and_generates_without_warnings() -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Warning" not in result.stderr and "Error" not in result.stderr, result.stderr
+
+
+def test_unstorable_json_text_is_a_400_naming_its_path(world: Any) -> None:
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(world.users["marketer"])
+    for body, path in (
+        ('{"traits": {"nick": "a\\u0000"}}', "traits.nick"),
+        ('{"traits": {"a": [1, "\\udc00"]}}', "traits.a[1]"),
+        ('{"traits": {"\\u0000": 1}}', "traits.\\x00"),
+    ):
+        response = api.put(
+            f"/api/v1/customers/{world.customer_id}", body, content_type="application/json"
+        )
+        assert response.status_code == 400
+        assert response.json()["error"] == (
+            f"{path}: text cannot contain NUL characters (\\u0000) or unpaired surrogates."
+        )
+    assert api.get(f"/api/v1/customers/{world.customer_id}").json()["traits"] == {
+        "first_name": "Minji",
+        "age": 31,
+    }
