@@ -437,13 +437,18 @@ async def events_ingest(*, body: bytes, now: float | None = None) -> IngestResul
     last ``CDP_DEDUPE_SECONDS``) count as accepted by the sender but are not appended again.
     Raises ``IngestError`` when the request as a whole is unusable or no event is valid.
     """
-    return await events_accept(events_parse(body), now=now)
+    events = events_parse(body)
+    return await events_accept(events, now=now, may_contain_nul=b"\\u0000" in body)
 
 
-async def events_accept(raw_events: list, *, now: float | None = None) -> IngestResult:
+async def events_accept(
+    raw_events: list, *, now: float | None = None, may_contain_nul: bool = True
+) -> IngestResult:
     """Validates parsed events and appends the valid ones (the part HTTP and WebSocket share)."""
     validators = await event_validators()
-    valid, rejected = events_validate(raw_events, validators=validators, now=now)
+    valid, rejected = events_validate(
+        raw_events, validators=validators, now=now, may_contain_nul=may_contain_nul
+    )
     if not valid:
         raise IngestError(400, "No event in the batch is valid.", rejected=rejected)
     flags = await events_append([event for _, event in valid])

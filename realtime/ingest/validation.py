@@ -205,14 +205,45 @@ def event_timestamp(value: object, *, now: float) -> tuple[float | None, str | N
     return ts, None
 
 
+NUL = "\x00"
+
+
+def _nul_path(value: object, path: str) -> str | None:
+    """Where the first NUL character is in an attribute value (keys included), if anywhere."""
+    if type(value) is str:
+        return path if NUL in value else None
+    if type(value) is dict:
+        for key, item in value.items():
+            if NUL in key:
+                return path
+            found = _nul_path(item, f"{path}.{key}")
+            if found is not None:
+                return found
+    elif type(value) is list:
+        for position, item in enumerate(value):
+            found = _nul_path(item, f"{path}[{position}]")
+            if found is not None:
+                return found
+    return None
+
+
 def events_validate(
-    raw_events: list, *, validators: Mapping[str, Validator], now: float | None = None
+    raw_events: list,
+    *,
+    validators: Mapping[str, Validator],
+    now: float | None = None,
+    may_contain_nul: bool = True,
 ) -> tuple[list[tuple[int, dict]], list[Rejection]]:
     """Checks a parsed batch; returns ``(index, normalised event)`` pairs and the rejections.
 
     A normalised event is the stream's shape ``{"event_id","type","customer_id","ts",
     "attributes"}``; ``event_id`` is a fresh uuid4 hex when the sender gave none, ``ts`` the
     receive time when it gave no ``timestamp``.
+
+    Text with a NUL character is refused: PostgreSQL can store it neither in the archive nor in
+    a decision, so one such event would stop the archiver and its partition. JSON can only carry
+    one as the escape ``\u0000``: callers holding the raw body pass ``may_contain_nul=False``
+    when it has none, and the walk through every value is skipped.
     """
     now = time.time() if now is None else now
     accepted: list[tuple[int, dict]] = []
@@ -287,6 +318,17 @@ def events_validate(
             name, error = problem
             rejected.append(Rejection(index, f"attributes.{name}" if name else "attributes", error))
             continue
+        if may_contain_nul:
+            where = (
+                ("customer_id" if NUL in customer_id else None)
+                or ("event_id" if NUL in event_id else None)
+                or _nul_path(attributes, "attributes")
+            )
+            if where is not None:
+                rejected.append(
+                    Rejection(index, where, "must not contain NUL characters (\\u0000)")
+                )
+                continue
         accepted.append(
             (
                 index,
