@@ -85,16 +85,18 @@ Performance notes (``python -m bench engine [--quick]``, see bench/engine.py; 2 
       (facts included, ``unnest`` below 200 rows); EVALSHA straight into the pipeline; version
       returned by the read; ``gc.freeze()`` every second; the commit (PostgreSQL + checkpoint)
       in a committer thread and the next read in a reader thread, overlapping the evaluation;
-      orjson and a lean decode path. Worker CPU 19-24 -> 16-20 us per event.
+      orjson and a lean decode path. Worker CPU per event, paired runs: 19.0 -> 16.2 us (quiet),
+      26.0 / 25.4 -> 22.3 / 24.6 us (loaded).
     - After (quick, same conditions): 39,900 events/s, p50 5.2 ms, p99 36 ms (14 ms in other
       quiet runs), all-decide 16,900 decisions/s, publish to live 325 ms, takeover 1.75 s. Full
       run (300k events): 35,500 events/s, p50 5.8 ms, p99 14.9 ms, all-decide 18,800
       decisions/s, publish 364 ms, takeover 1.74 s. Under load from other jobs: 20-27k
       events/s, p99 60-500 ms (PostgreSQL and CPU shared).
-    - Two workers on two cores were worse than one in 3 of 3 paired runs (21,968 vs 30,482
-      events/s; p99 155 vs 28 ms): the second process competes with uvicorn, Redis and
-      PostgreSQL for the same cores; the threads already overlap the waits. Run more workers
-      on more cores.
+    - Two workers on two cores (measured before the reader thread and the VACUUM) were worse
+      than one in 2 of 3 paired runs (21,968 vs 30,482 events/s, p99 155 vs 28 ms; 14,342 vs
+      19,541) and better in one taken under heavy outside load (11,369 vs 7,984): the second
+      process competes with uvicorn, Redis and PostgreSQL for the same cores, and the threads
+      already overlap the waits. One worker is the default here; add workers with cores.
     - The worst case is PostgreSQL-bound: ~45 us of server time per decision row (five indexes,
       a deferred foreign key checked per row at commit).
 """
