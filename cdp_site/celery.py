@@ -15,9 +15,15 @@ app.autodiscover_tasks()
 
 @task_prerun.connect
 @task_postrun.connect
-def _database_connections_tidy(**_: object) -> None:
+def _database_connections_tidy(task: object = None, **_: object) -> None:
     """With ``CELERY_DB_REUSE_MAX`` connections outlive a task: close the ones that broke or
-    passed ``CONN_MAX_AGE``, as Django does around each request."""
+    passed ``CONN_MAX_AGE``, as Django does around each request.
+
+    Not for an eager task: it runs inside its caller (a request, a test) and in the caller's
+    transaction, whose connection is the caller's to manage."""
+    request = getattr(task, "request", None)
+    if getattr(request, "is_eager", False):
+        return
     from django.db import close_old_connections
 
     close_old_connections()
