@@ -355,6 +355,13 @@ class Coupon(models.Model):
         indexes = [
             models.Index(fields=["pool", "status"]),
             models.Index(fields=["issued_to"]),
+            # Delivery takes the next available codes of a pool in id order: without this, each
+            # batch walks past every code already issued (O(issued) per batch on a big pool).
+            models.Index(
+                fields=["pool", "id"],
+                condition=models.Q(status="available"),
+                name="coupon_available_in_pool",
+            ),
         ]
 
     def __str__(self) -> str:

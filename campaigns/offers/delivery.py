@@ -332,7 +332,7 @@ class ClaimedRow:
     claimed_at: datetime | None = None
     failed_at: datetime | None = None
     offer: Offer | None = None
-    coupon: Coupon | None = None
+    coupon: Coupon | IssuedCoupon | None = None
 
 
 _CLAIM_SQL = (
@@ -420,7 +420,7 @@ def _claim(delivery_ids: Sequence[int], now: datetime, outcome: SendOutcome) -> 
             counts[pair] += 1  # type: ignore[index]
         passing.append(row)
 
-    coupons_issued = _coupons_issue(passing, now, suppressed)
+    _coupons_issue(passing, now, suppressed)
     claimed = [row for row in passing if row.status != DeliveryStatus.SUPPRESSED]
     for row in claimed:
         row.status = DeliveryStatus.SENDING
@@ -430,11 +430,6 @@ def _claim(delivery_ids: Sequence[int], now: datetime, outcome: SendOutcome) -> 
             row.link_token = row.link_token or secrets.token_urlsafe(12)
     for row in suppressed:
         row.failed_at = None
-    _rows_update(
-        Coupon,
-        coupons_issued,
-        {"status": "text", "issued_to": "text", "decision_id": "uuid", "issued_at": "timestamptz"},
-    )
     _rows_update(
         Delivery,
         claimed + suppressed,
@@ -452,9 +447,35 @@ def _claim(delivery_ids: Sequence[int], now: datetime, outcome: SendOutcome) -> 
     return claimed
 
 
-def _coupons_issue(
-    rows: list[ClaimedRow], now: datetime, suppressed: list[ClaimedRow]
-) -> list[Coupon]:
+@dataclass(frozen=True, slots=True)
+class IssuedCoupon:
+    id: int
+    code: str
+
+
+# Takes the next available codes of one pool (the partial index coupon_available_in_pool walks
+# them in id order) and issues them to the batch's deliveries, n-th code to n-th delivery, in
+# one statement. SKIP LOCKED: a code another batch is issuing right now is not waited for.
+_COUPONS_ISSUE_SQL = """
+WITH picked AS (
+    SELECT id FROM campaigns_coupon
+    WHERE pool_id = %s AND status = 'available'
+    ORDER BY id LIMIT %s
+    FOR UPDATE SKIP LOCKED
+), numbered AS (
+    SELECT id, row_number() OVER (ORDER BY id) AS n FROM picked
+)
+UPDATE campaigns_coupon AS c
+SET status = 'issued', issued_to = v.customer_id, decision_id = v.decision_id, issued_at = %s
+FROM numbered
+JOIN json_to_recordset(%s::json) AS v(n bigint, customer_id text, decision_id uuid)
+    ON v.n = numbered.n
+WHERE c.id = numbered.id
+RETURNING v.n, c.id, c.code
+"""
+
+
+def _coupons_issue(rows: list[ClaimedRow], now: datetime, suppressed: list[ClaimedRow]) -> None:
     """One single-use code per offer delivery whose offer has a pool (kept across retries)."""
     wanting: dict[int, list[ClaimedRow]] = defaultdict(list)
     pools: dict[int, CouponPool] = {}
@@ -463,35 +484,33 @@ def _coupons_issue(
         if pool is not None and row.coupon_id is None:
             wanting[pool.id].append(row)
             pools[pool.id] = pool
-    issued: list[Coupon] = []
     for pool_id, pool_rows in wanting.items():
         pool = pools[pool_id]
+        issued = 0
         if pool.expires_at is not None and pool.expires_at <= now:
-            codes: list[Coupon] = []
             reason = COUPONS_EXPIRED
         else:
-            codes = list(
-                Coupon.objects.select_for_update(skip_locked=True)
-                .filter(pool_id=pool_id, status=CouponStatus.AVAILABLE)
-                .order_by("id")
-                .only("id", "code", "pool_id")[: len(pool_rows)]
-            )
             reason = COUPONS_EXHAUSTED
-        for row, coupon in zip(pool_rows, codes, strict=False):
-            coupon.status = CouponStatus.ISSUED
-            coupon.issued_to = row.customer_id
-            coupon.decision_id = row.decision_id
-            coupon.issued_at = now
-            row.coupon = coupon
-            row.coupon_id = coupon.id
-            issued.append(coupon)
-        short = pool_rows[len(codes) :]
+            recipients = [
+                {"n": n, "customer_id": row.customer_id, "decision_id": row.decision_id}
+                for n, row in enumerate(pool_rows, start=1)
+            ]
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    _COUPONS_ISSUE_SQL,
+                    [pool_id, len(pool_rows), now, orjson.dumps(recipients).decode()],
+                )
+                for n, coupon_id, code in cursor.fetchall():
+                    row = pool_rows[n - 1]
+                    row.coupon = IssuedCoupon(coupon_id, code)
+                    row.coupon_id = coupon_id
+                    issued += 1
+        short = [row for row in pool_rows if row.coupon_id is None]
         if short:
             for row in short:
                 row.status, row.reason = DeliveryStatus.SUPPRESSED, reason
                 suppressed.append(row)
             _pool_exhausted(pool, now, reason)
-    return issued
 
 
 def _pool_exhausted(pool: CouponPool, now: datetime, reason: str) -> None:
