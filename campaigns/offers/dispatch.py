@@ -62,7 +62,9 @@ def dispatch_batch(
     """One round: pending entries of dead consumers first, then new ones."""
     stream = decisions_stream_key()
     stats = DispatchStats()
-    _, claimed, _ = client.xautoclaim(stream, GROUP, consumer, min_idle_time=30_000, count=count)
+    # Redis 7 answers (cursor, entries, deleted ids); Redis 6.2 (the embedded server) only the
+    # first two.
+    claimed = client.xautoclaim(stream, GROUP, consumer, min_idle_time=30_000, count=count)[1]
     entries = list(claimed or [])
     if not entries:
         answer = client.xreadgroup(GROUP, consumer, {stream: ">"}, count=count, block=block_ms)
