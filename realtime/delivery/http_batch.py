@@ -92,6 +92,8 @@ class _Connection(asyncio.Protocol):
         self.is_reused = False
         self.received = False
         self.body: list[bytes] = []
+        self.headers_done = False
+        self.framed = False
         self.timer: asyncio.TimerHandle | None = None
         self.is_closed = False
 
@@ -112,10 +114,21 @@ class _Connection(asyncio.Protocol):
         self.is_closed = True
         self.pool.forget(self)
         if self.batch is not None and self.position >= 0:
+            if exc is None and self.headers_done and not self.framed:
+                # An answer without Content-Length or chunks ends where the connection does.
+                self.on_message_complete()
+                return
             error = exc or ConnectionResetError("the server closed the connection")
             self._fail(error, may_retry=self.is_reused and not self.received)
 
     # httptools callbacks
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if name.lower() in (b"content-length", b"transfer-encoding"):
+            self.framed = True
+
+    def on_headers_complete(self) -> None:
+        self.headers_done = True
+
     def on_body(self, body: bytes) -> None:
         self.body.append(body)
 
@@ -128,7 +141,7 @@ class _Connection(asyncio.Protocol):
         result = http_result(status, b"".join(self.body), None, batch.id_field)
         self._request_end()
         batch.finish(position, result)
-        if not keep_alive:
+        if not keep_alive or self.is_closed:
             self.close()
             self.pool.replace_for(batch)
             return
@@ -151,6 +164,8 @@ class _Connection(asyncio.Protocol):
             break
         self.position = position
         self.received = False
+        self.headers_done = False
+        self.framed = False
         self.body = []
         loop = self.pool.loop
         self.timer = loop.call_later(batch.timeout, self._timed_out)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import socket
 import threading
 import time
 from collections import Counter
@@ -211,3 +212,31 @@ def test_called_from_inside_an_event_loop_it_sends_on_threads(
 
     assert all(result.is_sent for result in results)
     assert len(provider.keys) == 30
+
+
+def test_an_answer_that_ends_with_the_connection_is_read_to_its_end() -> None:
+    """HTTP/1.0 style: no Content-Length, no chunks; the body is whatever came before EOF."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        for _ in range(3):
+            connection, _ = listener.accept()
+            with connection:
+                received = b""
+                while b"\r\n\r\n" not in received:
+                    received += connection.recv(65536)
+                connection.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n")
+                connection.sendall(b'{"id": "eof-1"}')
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    requests = [HttpRequest("POST", f"http://127.0.0.1:{port}/", {}, b"") for _ in range(3)]
+
+    results = requests_send(requests, concurrency=1, timeout=5, id_field="id")
+
+    thread.join(5)
+    listener.close()
+    assert [(result.is_sent, result.provider_message_id) for result in results] == [
+        (True, "eof-1")
+    ] * 3
