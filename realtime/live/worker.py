@@ -759,7 +759,9 @@ class Worker:
             if isinstance(groups, list):
                 for group in groups:
                     if _text(group.get("name", b"")) == keys.GROUP:
-                        lag = group.get("lag")
+                        lag = streams.group_lag(
+                            self.client, streams.event_stream_key(partition), group
+                        )
             run.rate_window.append((now, run.events, run.decisions))
             first = run.rate_window[0]
             span = now - first[0]

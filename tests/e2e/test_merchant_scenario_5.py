@@ -176,13 +176,14 @@ def streams_done() -> bool:
     """Every event on every partition was read by the engine's group and acknowledged (after
     its decisions were committed)."""
     from realtime.live import keys
-    from realtime.streams import event_stream_key, redis_client
+    from realtime.streams import event_stream_key, group_lag, redis_client
 
     client = redis_client()
     for partition in range(PARTITIONS):
-        groups = client.xinfo_groups(event_stream_key(partition))
+        stream = event_stream_key(partition)
+        groups = client.xinfo_groups(stream)
         group = next(g for g in groups if g["name"] in (keys.GROUP, keys.GROUP.encode()))
-        if group["lag"] != 0 or group["pending"] != 0:
+        if group_lag(client, stream, group) != 0 or group["pending"] != 0:
             return False
     return True
 
