@@ -22,6 +22,28 @@ CHROMIUM_ARGUMENTS = [
 ]
 
 
+@pytest.fixture(scope="session")
+def make_httpserver(httpserver_listen_address: tuple[str | None, int | None]) -> Iterator[Any]:
+    """pytest-httpserver's provider stand-in, serving each connection in its own thread.
+
+    The delivery senders keep connections alive, as they should with real providers; the
+    plugin's default single-threaded server then waits on an idle keep-alive connection for
+    ever when it stops at the end of the session."""
+    from pytest_httpserver import HTTPServer
+
+    host, port = httpserver_listen_address
+    server = HTTPServer(
+        host=host or HTTPServer.DEFAULT_LISTEN_HOST,
+        port=port or HTTPServer.DEFAULT_LISTEN_PORT,
+        threaded=True,
+    )
+    server.start()
+    yield server
+    server.clear()
+    if server.is_running():
+        server.stop()
+
+
 @pytest.fixture(autouse=True)
 def redis_key_prefix(request: pytest.FixtureRequest) -> Iterator[str | None]:
     """Each test writes Redis keys under its own prefix; they are deleted afterwards."""
