@@ -174,33 +174,42 @@ def _process_table() -> dict[int, tuple[int, str, float]]:
     return table
 
 
-def _cpu_by_part(roots: dict[str, list[int]], database: str) -> dict[str, float]:
-    """CPU seconds used so far by each part: the given processes with their descendants,
-    PostgreSQL's backends of this database, and its background processes."""
+_BACKGROUND = ("checkpointer", "background writer", "walwriter", "autovacuum")
+
+
+def _cpu_by_part(roots: dict[str, list[int]], database: str) -> dict[str, dict[int, float]]:
+    """CPU seconds used so far, per process, by each part: the given processes with their
+    descendants, PostgreSQL's backends of this database, and its background processes."""
     table = _process_table()
     children: dict[int, list[int]] = {}
     for pid, (parent, _, _) in table.items():
         children.setdefault(parent, []).append(pid)
-    used: dict[str, float] = {}
+    used: dict[str, dict[int, float]] = {}
     for part, pids in roots.items():
-        total, todo = 0.0, list(pids)
+        found, todo = {}, list(pids)
         while todo:
             pid = todo.pop()
-            total += table.get(pid, (0, "", 0.0))[2]
+            if pid in table:
+                found[pid] = table[pid][2]
             todo += children.get(pid, [])
-        used[part] = total
-    used["postgresql"] = sum(
-        cpu
-        for _, command, cpu in table.values()
-        if command.startswith("postgres: ") and f" {database} " in command
-    )
+        used[part] = found
+    postgres = {pid: row for pid, row in table.items() if row[1].startswith("postgres: ")}
+    used["postgresql"] = {
+        pid: cpu for pid, (_, command, cpu) in postgres.items() if f" {database} " in command
+    }
     # WAL writer, checkpointer, background writer: shared with every database on the server.
-    used["postgresql_background"] = sum(
-        cpu
-        for _, command, cpu in table.values()
-        if command.startswith("postgres: ") and "127.0.0.1" not in command
-    )
+    used["postgresql_background"] = {
+        pid: cpu
+        for pid, (_, command, cpu) in postgres.items()
+        if any(name in command for name in _BACKGROUND)
+    }
     return used
+
+
+def _cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds between two snapshots (a process that started in between counts from 0; one
+    that ended in between is not seen)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
 def _redis_cpu(client: redis.Redis) -> float:
@@ -282,7 +291,7 @@ def run(*, quick: bool) -> dict[str, Any]:
             _wait_for_group(client, stream)
             # The engine's part: it appends each decision it committed (here all at once, a
             # burst). The clock runs from here to the last webhook the provider received.
-            cpu_before = {**_cpu_by_part(roots, database), "redis": _redis_cpu(client)}
+            cpu_before = {**_cpu_by_part(roots, database), "redis": {0: _redis_cpu(client)}}
             started = time.monotonic()
             pipe = client.pipeline(transaction=False)
             for decision_id in decision_file.read_text().split():
@@ -298,7 +307,7 @@ def run(*, quick: bool) -> dict[str, Any]:
             elapsed = time.monotonic() - started
             if stats["unique"] >= count:
                 elapsed = stats["last"] - started  # to the last request, not to our next poll
-            cpu_after = {**_cpu_by_part(roots, database), "redis": _redis_cpu(client)}
+            cpu_after = {**_cpu_by_part(roots, database), "redis": {0: _redis_cpu(client)}}
             time.sleep(2)  # late duplicates would show up now
             stats = _stats(sink_port)
             statuses = json.loads(
@@ -338,7 +347,7 @@ def run(*, quick: bool) -> dict[str, Any]:
             # processes serve every database on the machine: other work there counts too).
             **{
                 f"cpu_us_per_delivery_{part}": round(
-                    (cpu_after[part] - cpu_before[part]) / max(stats["unique"], 1) * 1e6
+                    _cpu_used(cpu_before[part], cpu_after[part]) / max(stats["unique"], 1) * 1e6
                 )
                 for part in cpu_before
             },
