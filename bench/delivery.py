@@ -330,6 +330,9 @@ def run(*, quick: bool) -> dict[str, Any]:
                     process.kill()
         subprocess.run([PYTHON, "-c", CLEANUP, str(campaign_id), run_id], cwd=ROOT, env=environment)
         decision_file.unlink(missing_ok=True)
+        if stats["unique"] == count and not stats["duplicates"]:
+            for log in logs:  # kept only when something went wrong
+                log.unlink(missing_ok=True)
         client = redis.Redis.from_url(environment["REDIS_URL"])
         for name in [*list(client.scan_iter(match=prefix + "*", count=1000)), queue]:
             client.delete(name)
