@@ -147,3 +147,62 @@ def page(browser: Any) -> Iterator[Any]:
     context.set_default_timeout(10_000)
     yield context.new_page()
     context.close()
+
+
+ENGINE_TEST_PARTITIONS = 2
+
+
+def database_url_of_tests() -> str:
+    """The URL of pytest-django's test database, for platform processes started by a test."""
+    from django.db import connection
+
+    database = connection.settings_dict
+    password = f":{database['PASSWORD']}" if database.get("PASSWORD") else ""
+    host = f"{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}"
+    return f"postgres://{database['USER']}{password}@{host}/{database['NAME']}"
+
+
+@pytest.fixture
+def engine_worker(
+    settings: Any, redis_key_prefix: str, request: pytest.FixtureRequest
+) -> Iterator[Callable[[], None]]:
+    """Starts ``manage.py run_engine`` on the test database and this test's key prefix (two
+    partitions); every worker started is stopped with SIGTERM afterwards."""
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    settings.CDP_PARTITIONS = ENGINE_TEST_PARTITIONS
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "cdp_site.settings.test",
+        "DATABASE_URL": database_url_of_tests(),
+        "REDIS_URL": settings.REDIS_URL,
+        "CDP_KEY_PREFIX": redis_key_prefix,
+        "CDP_PARTITIONS": str(ENGINE_TEST_PARTITIONS),
+    }
+    root = Path(__file__).resolve().parent.parent
+    worker_id = f"test-{uuid.uuid4().hex[:6]}"
+    log = Path(f"/tmp/engine-{request.node.name[:40]}-{worker_id}.log")
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def start() -> None:
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, str(root / "manage.py"), "run_engine", "--worker-id", worker_id],
+                cwd=root,
+                env=environment,
+                stdout=log.open("wb"),
+                stderr=subprocess.STDOUT,
+            )
+        )
+
+    yield start
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)

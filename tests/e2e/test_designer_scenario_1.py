@@ -6,14 +6,9 @@ decides, and the offer decision shows on the campaign's page. Windows are second
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 import urllib.request
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,50 +31,6 @@ def wait_until(condition: Callable[[], object], timeout: float = 20.0) -> Any:
         if time.time() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         time.sleep(0.1)
-
-
-@pytest.fixture
-def engine_worker(settings: Any, redis_key_prefix: str) -> Iterator[Callable[[], None]]:
-    """Starts one ``manage.py run_engine`` on the test database and this test's key prefix."""
-    from django.db import connection
-
-    settings.CDP_PARTITIONS = PARTITIONS
-    database = connection.settings_dict
-    url = (
-        f"postgres://{database['USER']}"
-        + (f":{database['PASSWORD']}" if database.get("PASSWORD") else "")
-        + f"@{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}/{database['NAME']}"
-    )
-    environment = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "cdp_site.settings.test",
-        "DATABASE_URL": url,
-        "REDIS_URL": settings.REDIS_URL,
-        "CDP_KEY_PREFIX": redis_key_prefix,
-        "CDP_PARTITIONS": str(PARTITIONS),
-    }
-    processes: list[subprocess.Popen[bytes]] = []
-    log = Path(f"/tmp/engine-e2e-designer-{uuid.uuid4().hex[:6]}.log")
-
-    def start() -> None:
-        processes.append(
-            subprocess.Popen(
-                [sys.executable, str(ROOT / "manage.py"), "run_engine", "--worker-id", "e2e"],
-                cwd=ROOT,
-                env=environment,
-                stdout=log.open("wb"),
-                stderr=subprocess.STDOUT,
-            )
-        )
-
-    yield start
-    for process in processes:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
 
 
 def saved(page: Any, action: Callable[[], object]) -> None:
