@@ -8,6 +8,7 @@ answer ``{"error": sentence, "errors": {field: [sentence]}}``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -269,15 +270,15 @@ class OfferDetailApi(MerchantApi):
         return Response(_offer_body(offer))
 
 
-@extend_schema_view(
-    post=extend_schema(request=CommentInputSerializer, responses=OfferOutputSerializer)
-)
-class OfferSubmitApi(MerchantApi):
+class OfferTransitionApi(MerchantApi):
+    """A merchant moves its own offer through the workflow; the service says whether it may."""
+
+    transition: Callable[..., Any]
+
     def post(self, request: Request, offer_id: int) -> Response:
-        offer = self.offer(request, offer_id)
         try:
-            offer = services.merchant_offer_submit(
-                offer=offer, user=request.user, comment=_comment(request)
+            offer = type(self).transition(
+                offer=self.offer(request, offer_id), user=request.user, comment=_comment(request)
             )
         except ValidationError as error:
             return invalid(error)
@@ -289,33 +290,22 @@ class OfferSubmitApi(MerchantApi):
 @extend_schema_view(
     post=extend_schema(request=CommentInputSerializer, responses=OfferOutputSerializer)
 )
-class OfferPauseApi(MerchantApi):
-    def post(self, request: Request, offer_id: int) -> Response:
-        try:
-            offer = services.merchant_offer_pause(
-                offer=self.offer(request, offer_id),
-                user=request.user,
-                comment=_comment(request),
-            )
-        except services.TransitionRefused as error:
-            return refused(error)
-        return Response(_offer_body(offer))
+class OfferSubmitApi(OfferTransitionApi):
+    transition = staticmethod(services.merchant_offer_submit)
 
 
 @extend_schema_view(
     post=extend_schema(request=CommentInputSerializer, responses=OfferOutputSerializer)
 )
-class OfferResumeApi(MerchantApi):
-    def post(self, request: Request, offer_id: int) -> Response:
-        try:
-            offer = services.merchant_offer_resume(
-                offer=self.offer(request, offer_id),
-                user=request.user,
-                comment=_comment(request),
-            )
-        except services.TransitionRefused as error:
-            return refused(error)
-        return Response(_offer_body(offer))
+class OfferPauseApi(OfferTransitionApi):
+    transition = staticmethod(services.merchant_offer_pause)
+
+
+@extend_schema_view(
+    post=extend_schema(request=CommentInputSerializer, responses=OfferOutputSerializer)
+)
+class OfferResumeApi(OfferTransitionApi):
+    transition = staticmethod(services.merchant_offer_resume)
 
 
 @extend_schema_view(
