@@ -17,8 +17,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def saved(page: Any, action: Callable[[], object]) -> None:
     revision = page.input_value("#designer-revision")
     action()
+    # Wait until htmx has also swapped in the blocks of the answer, not only the revision.
     page.wait_for_function(
-        f"document.getElementById('designer-revision').value !== '{revision}'", timeout=10_000
+        f"document.getElementById('designer-revision').value !== '{revision}'"
+        " && !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')",
+        timeout=15_000,
     )
 
 

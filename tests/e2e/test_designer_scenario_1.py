@@ -38,8 +38,12 @@ def saved(page: Any, action: Callable[[], object]) -> None:
     revision = page.input_value("#designer-revision")
     action()
     try:
+        # The revision moves when the answer arrives; the blocks it replaces are swapped in a
+        # moment later. Acting before htmx has settled would act on an element being replaced.
         page.wait_for_function(
-            f"document.getElementById('designer-revision').value !== '{revision}'", timeout=10_000
+            f"document.getElementById('designer-revision').value !== '{revision}'"
+            " && !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')",
+            timeout=15_000,
         )
     except Exception:
         page.screenshot(path="/tmp/e2e-designer-failure.png", full_page=True)
